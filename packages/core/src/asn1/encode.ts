@@ -1,0 +1,121 @@
+/**
+ * DER encoding by composition: each function returns the complete encoding of one element.
+ * Lengths are always definite and minimal (X.690 §10.1); SET OF callers sort with `setOf`.
+ */
+import { fail } from '../errors.ts';
+
+export type Bytes = Uint8Array;
+
+function header(tag: number, length: number): Buffer {
+  if (length < 0x80) return Buffer.from([tag, length]);
+  let n = 0;
+  for (let l = length; l > 0; l = Math.floor(l / 256)) n++;
+  const h = Buffer.allocUnsafe(2 + n);
+  h[0] = tag;
+  h[1] = 0x80 | n;
+  for (let i = n - 1, l = length; i >= 0; i--, l = Math.floor(l / 256)) h[2 + i] = l & 0xff;
+  return h;
+}
+
+/** Any element from its identifier octet and content. */
+export function tlv(tag: number, ...content: Bytes[]): Buffer {
+  let len = 0;
+  for (const c of content) len += c.length;
+  return Buffer.concat([header(tag, len), ...content]);
+}
+
+/** The header alone, for streaming a value of known length. */
+export function tlvHeader(tag: number, length: number): Buffer {
+  return header(tag, length);
+}
+
+export const seq = (...items: Bytes[]): Buffer => tlv(0x30, ...items);
+export const set = (...items: Bytes[]): Buffer => tlv(0x31, ...items);
+
+/** SET OF: DER orders the encodings as octet strings (X.690 §11.6). */
+export function setOf(items: Bytes[]): Buffer {
+  return tlv(0x31, ...[...items].sort((a, b) => Buffer.compare(a, b)));
+}
+
+/** [n] EXPLICIT, i.e. constructed context tag around complete encodings. */
+export const explicit = (n: number, ...inner: Bytes[]): Buffer => tlv(0xa0 | n, ...inner);
+
+/** [n] IMPLICIT for a primitive value: context tag over raw content. */
+export const implicitPrimitive = (n: number, content: Bytes): Buffer => tlv(0x80 | n, content);
+
+/** Re-tags a complete encoding (IMPLICIT tagging of a constructed type, or SET for signed attributes). */
+export function retag(encoding: Bytes, tag: number): Buffer {
+  const out = Buffer.from(encoding);
+  out[0] = tag;
+  return out;
+}
+
+export function integer(value: bigint | number): Buffer {
+  let v = BigInt(value);
+  const bytes: number[] = [];
+  if (v === 0n) bytes.push(0);
+  const neg = v < 0n;
+  while (v !== 0n && v !== -1n) {
+    bytes.unshift(Number(v & 0xffn));
+    v >>= 8n;
+  }
+  if (neg && (bytes.length === 0 || (bytes[0]! & 0x80) === 0)) bytes.unshift(0xff);
+  if (!neg && (bytes[0]! & 0x80) !== 0) bytes.unshift(0);
+  return tlv(0x02, Buffer.from(bytes));
+}
+
+/** INTEGER from an unsigned big-endian magnitude (serial numbers). */
+export function unsignedInteger(magnitude: Bytes): Buffer {
+  let i = 0;
+  while (i < magnitude.length - 1 && magnitude[i] === 0) i++;
+  const m = magnitude.subarray(i);
+  return m.length > 0 && (m[0]! & 0x80) !== 0
+    ? tlv(0x02, Buffer.from([0]), m)
+    : tlv(0x02, m.length ? m : Buffer.from([0]));
+}
+
+const oidEncCache = new Map<string, Buffer>();
+
+export function oid(dotted: string): Buffer {
+  const hit = oidEncCache.get(dotted);
+  if (hit) return hit;
+  const arcs = dotted.split('.').map((a) => {
+    if (!/^\d+$/.test(a)) fail('INVALID_ARGUMENT', `invalid OID "${dotted}"`);
+    return BigInt(a);
+  });
+  if (arcs.length < 2 || arcs[0]! > 2n || (arcs[0]! < 2n && arcs[1]! > 39n))
+    fail('INVALID_ARGUMENT', `invalid OID "${dotted}"`);
+  const out: number[] = [];
+  const values = [arcs[0]! * 40n + arcs[1]!, ...arcs.slice(2)];
+  for (const v of values) {
+    const chunk: number[] = [Number(v & 0x7fn)];
+    for (let r = v >> 7n; r > 0n; r >>= 7n) chunk.unshift(Number(r & 0x7fn) | 0x80);
+    out.push(...chunk);
+  }
+  const enc = tlv(0x06, Buffer.from(out));
+  if (oidEncCache.size < 4096) oidEncCache.set(dotted, enc);
+  return enc;
+}
+
+export const nul = (): Buffer => Buffer.from([0x05, 0x00]);
+export const bool = (v: boolean): Buffer => Buffer.from([0x01, 0x01, v ? 0xff : 0x00]);
+export const octets = (v: Bytes): Buffer => tlv(0x04, v);
+export const bitString = (v: Bytes, unusedBits = 0): Buffer => tlv(0x03, Buffer.from([unusedBits]), v);
+export const utf8 = (s: string): Buffer => tlv(0x0c, Buffer.from(s, 'utf8'));
+export const printable = (s: string): Buffer => tlv(0x13, Buffer.from(s, 'latin1'));
+export const ia5 = (s: string): Buffer => tlv(0x16, Buffer.from(s, 'latin1'));
+
+/** Time as RFC 5280 §4.1.2.5 wants it: UTCTime through 2049, GeneralizedTime after. */
+export function time(d: Date): Buffer {
+  const y = d.getUTCFullYear();
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  const rest = `${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
+  if (y >= 1950 && y < 2050) return tlv(0x17, Buffer.from(`${p(y % 100)}${rest}`, 'latin1'));
+  return tlv(0x18, Buffer.from(`${p(y, 4)}${rest}`, 'latin1'));
+}
+
+/** AlgorithmIdentifier; `params` undefined means absent, `null` means an explicit NULL. */
+export function algorithm(oidText: string, params?: Bytes | null): Buffer {
+  if (params === undefined) return seq(oid(oidText));
+  return seq(oid(oidText), params === null ? nul() : params);
+}
