@@ -284,6 +284,11 @@ export class Certificate {
     return fromSan.length > 0 ? fromSan : nameAttribute(this.subject, OID.emailAddress);
   }
 
+  /** The subjectPublicKey bits of a SubjectPublicKeyInfo (what RFC 5280 §4.2.1.2 method 1 hashes). */
+  static spkiKeyBits(spki: Uint8Array): Uint8Array {
+    return readBitString(decode(spki).child(1)).bytes;
+  }
+
   get isSelfIssued(): boolean {
     return Buffer.compare(this.issuer.der, this.subject.der) === 0;
   }

@@ -1,0 +1,81 @@
+/** Exit statuses: the CLI's edge mapping of the core error catalogue and verification verdicts. */
+import type { ErrorCode, MessageStatus } from '@sealpost/core';
+
+export const EXIT = {
+  OK: 0,
+  BAD_SIGNATURE: 1,
+  USAGE: 2,
+  UNTRUSTED: 3,
+  SENDER_MISMATCH: 4,
+  PARTIALLY_SIGNED: 5,
+  NOT_SIGNED: 6,
+  MALFORMED: 7,
+  DECRYPTION_FAILED: 8,
+  NO_RECIPIENT: 9,
+  UNSUPPORTED: 10,
+  KEY: 11,
+  IO: 12,
+  INTERNAL: 70,
+} as const;
+
+export const EXIT_HELP = `Exit statuses:
+  0  success (verify: fully signed, trusted chain, sender matches)
+  1  bad signature            2  usage error
+  3  untrusted certificate    4  sender does not match the signer
+  5  only partly signed       6  not signed / not S/MIME / still encrypted
+  7  malformed input          8  decryption failed
+  9  not encrypted to the given keys
+ 10  unsupported algorithm    11 key or password problem
+ 12  file could not be read or written
+ 70  internal error (a bug: please report it)`;
+
+export function exitForError(code: ErrorCode): number {
+  switch (code) {
+    case 'ASN1_MALFORMED':
+    case 'ASN1_LIMIT':
+    case 'PEM_MALFORMED':
+    case 'MIME_MALFORMED':
+    case 'MIME_LIMIT':
+    case 'CERT_MALFORMED':
+    case 'CMS_MALFORMED':
+    case 'CMS_LIMIT':
+      return EXIT.MALFORMED;
+    case 'KEY_MALFORMED':
+    case 'KEY_MISMATCH':
+    case 'KEY_UNSUITABLE':
+    case 'PASSWORD_REQUIRED':
+    case 'PASSWORD_WRONG':
+      return EXIT.KEY;
+    case 'UNSUPPORTED_ALGORITHM':
+    case 'UNSUPPORTED_CONTENT':
+      return EXIT.UNSUPPORTED;
+    case 'NOT_SMIME':
+      return EXIT.NOT_SIGNED;
+    case 'NO_RECIPIENT':
+      return EXIT.NO_RECIPIENT;
+    case 'DECRYPTION_FAILED':
+      return EXIT.DECRYPTION_FAILED;
+    case 'INVALID_ARGUMENT':
+      return EXIT.USAGE;
+    default:
+      return EXIT.INTERNAL;
+  }
+}
+
+export function exitForStatus(status: MessageStatus): number {
+  switch (status) {
+    case 'signed':
+      return EXIT.OK;
+    case 'bad-signature':
+      return EXIT.BAD_SIGNATURE;
+    case 'untrusted':
+      return EXIT.UNTRUSTED;
+    case 'sender-mismatch':
+      return EXIT.SENDER_MISMATCH;
+    case 'partially-signed':
+      return EXIT.PARTIALLY_SIGNED;
+    case 'not-signed':
+    case 'encrypted':
+      return EXIT.NOT_SIGNED;
+  }
+}
