@@ -4,12 +4,12 @@
  * node:crypto cipher objects behind them.
  */
 import {
-  type Cipher,
   type CipherGCM,
+  type Cipheriv,
   createCipheriv,
   createDecipheriv,
-  type Decipher,
   type DecipherGCM,
+  type Decipheriv,
   randomBytes,
 } from 'node:crypto';
 import { type Asn1, Class, readOctetString, readOid, readSmallInt } from '../asn1/der.ts';
@@ -102,7 +102,8 @@ export function parseContentCipher(el: Asn1): ContentCipherSpec {
   const params = el.children[1];
   if (!params) fail('CMS_MALFORMED', `${known.name} needs parameters`);
   if (known.mode === 'cbc') {
-    if (params.tagNumber !== 4 || params.cls !== Class.Universal) fail('CMS_MALFORMED', `${known.name} IV must be an OCTET STRING`);
+    if (params.tagNumber !== 4 || params.cls !== Class.Universal)
+      fail('CMS_MALFORMED', `${known.name} IV must be an OCTET STRING`);
     const iv = readOctetString(params);
     if (iv.length !== known.blockIv) fail('CMS_MALFORMED', `${known.name} IV must be ${known.blockIv} octets`);
     return { name: known.name, oid, mode: 'cbc', keyLength: known.keyLength, iv, icvLength: 0 };
@@ -111,7 +112,8 @@ export function parseContentCipher(el: Asn1): ContentCipherSpec {
     fail('CMS_MALFORMED', 'malformed GCMParameters');
   }
   const nonceEl = params.child(0);
-  if (nonceEl.tagNumber !== 4 || nonceEl.cls !== Class.Universal) fail('CMS_MALFORMED', 'GCM nonce must be an OCTET STRING');
+  if (nonceEl.tagNumber !== 4 || nonceEl.cls !== Class.Universal)
+    fail('CMS_MALFORMED', 'GCM nonce must be an OCTET STRING');
   const nonce = readOctetString(nonceEl);
   if (nonce.length < GCM_NONCE_MIN || nonce.length > GCM_NONCE_MAX) {
     fail('CMS_MALFORMED', `GCM nonce of ${nonce.length} octets (expected 12)`);
@@ -135,7 +137,7 @@ export function createContentEncryptor(spec: ContentCipherSpec, key: Uint8Array)
     const c: CipherGCM = createCipheriv(spec.name as 'aes-256-gcm', key, spec.iv, { authTagLength: spec.icvLength });
     return { update: (d) => c.update(d), final: () => c.final(), tag: () => c.getAuthTag() };
   }
-  const c: Cipher = createCipheriv(spec.name, key, spec.iv);
+  const c: Cipheriv = createCipheriv(spec.name, key, spec.iv);
   return { update: (d) => c.update(d), final: () => c.final(), tag: () => Buffer.alloc(0) };
 }
 
@@ -157,12 +159,12 @@ export function createContentDecryptor(spec: ContentCipherSpec, key: Uint8Array,
     return {
       update: (x) => d.update(x),
       final: (tag) => {
-        if (!tag || tag.length !== spec.icvLength) throw new Error('tag length');
+        if (!tag || tag.length !== spec.icvLength) fail('CMS_MALFORMED', 'the mac length differs from aes-ICVlen');
         d.setAuthTag(tag);
         return d.final();
       },
     };
   }
-  const d: Decipher = createDecipheriv(spec.name, key, spec.iv);
+  const d: Decipheriv = createDecipheriv(spec.name, key, spec.iv);
   return { update: (x) => d.update(x), final: () => d.final() };
 }

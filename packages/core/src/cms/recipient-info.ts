@@ -7,7 +7,15 @@
  *     kekri [2] KEKRecipientInfo, pwri [3] PasswordRecipientInfo, ori [4] OtherRecipientInfo }
  */
 import { constants, type KeyObject, privateDecrypt, publicEncrypt, randomBytes } from 'node:crypto';
-import { type Asn1, Class, readBitString, readOctetString, readOid, readSmallInt, readUnsignedBytes } from '../asn1/der.ts';
+import {
+  type Asn1,
+  Class,
+  readBitString,
+  readOctetString,
+  readOid,
+  readSmallInt,
+  readUnsignedBytes,
+} from '../asn1/der.ts';
 import {
   algorithm,
   explicit,
@@ -209,7 +217,8 @@ function parseIssuerAndSerial(el: Asn1): Rid {
   try {
     issuer = parseName(el.child(0));
   } catch (e) {
-    if (e instanceof SealpostError) fail('CMS_MALFORMED', `malformed issuer name in a recipient identifier: ${e.message}`);
+    if (e instanceof SealpostError)
+      fail('CMS_MALFORMED', `malformed issuer name in a recipient identifier: ${e.message}`);
     throw e;
   }
   return { issuer, serial: readUnsignedBytes(el.child(1)) };
@@ -395,7 +404,8 @@ export function selectRecipient(recipients: ParsedRecipient[], keys: DecryptionK
     const cert = keys[keyIndex]!.certificate;
     for (const r of recipients) {
       for (let k = 0; k < r.keys.length; k++) {
-        if (ridMatches(r.keys[k]!.rid, cert)) return { recipientIndex: r.summary.index, keyIndex, encryptedKeyIndex: k };
+        if (ridMatches(r.keys[k]!.rid, cert))
+          return { recipientIndex: r.summary.index, keyIndex, encryptedKeyIndex: k };
       }
     }
   }
@@ -433,7 +443,8 @@ function parseOaepParams(params: Asn1 | undefined): { hash: string; label?: Uint
       const v = f.child(0);
       if (f.tagNumber === 0) hash = hashOf(v, 'OAEP hash');
       else if (f.tagNumber === 1) {
-        if (algOid(v, 'OAEP mask generation') !== OID.mgf1) fail('UNSUPPORTED_ALGORITHM', 'OAEP mask generation other than MGF1');
+        if (algOid(v, 'OAEP mask generation') !== OID.mgf1)
+          fail('UNSUPPORTED_ALGORITHM', 'OAEP mask generation other than MGF1');
         const p = v.children[1];
         if (!p) malformed('MGF1 parameters');
         mgfHash = hashOf(p, 'MGF1 hash');
