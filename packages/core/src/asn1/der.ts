@@ -111,13 +111,18 @@ export class Asn1 {
     return c;
   }
 
-  /** Concatenated content of a (possibly constructed, BER) string type. */
+  /**
+   * Concatenated content of a (possibly constructed, BER) string type. Segments carry the string's
+   * universal tag; under an IMPLICIT tag (e.g. CMS `[0] IMPLICIT EncryptedContent`) they are
+   * OCTET STRINGs, since the outer tag no longer says the type.
+   */
   bytes(): Uint8Array {
     if (!this.constructed) return this.value;
+    const segmentTag = this.cls === Class.Universal ? this.tagNumber : 4;
     const parts: Uint8Array[] = [];
     const walk = (e: Asn1) => {
       for (const c of e.children) {
-        if (c.tagNumber !== this.tagNumber || c.cls !== Class.Universal) {
+        if (c.tagNumber !== segmentTag || c.cls !== Class.Universal) {
           fail('ASN1_MALFORMED', 'constructed string contains a segment of another type');
         }
         if (c.constructed) walk(c);
@@ -209,7 +214,8 @@ export function decode(input: Uint8Array, options: DecodeOptions = {}): Asn1 {
     if (constructed && !ber && cls === Class.Universal && isStringTag(tagNumber)) {
       fail('ASN1_MALFORMED', 'constructed string is not allowed in DER');
     }
-    if (cls === Class.Universal && tagNumber === 0 && !ber) fail('ASN1_MALFORMED', 'unexpected end-of-contents');
+    // 00 00 is only valid as the end-of-contents of an indefinite length, handled above (§8.1.5).
+    if (cls === Class.Universal && tagNumber === 0) fail('ASN1_MALFORMED', 'unexpected end-of-contents');
     return new Asn1(buf, cls, constructed, tagNumber, start, valueStart, end, end, children);
   }
 
@@ -247,6 +253,10 @@ function checkPrimitive(id: number, buf: Uint8Array, s: number, e: number, ber: 
       break;
     case Tag.BitString:
       if (len === 0 || buf[s]! > 7 || (len === 1 && buf[s] !== 0)) fail('ASN1_MALFORMED', 'malformed BIT STRING');
+      // §11.2.1: the unused bits of the last octet are zero in DER.
+      if (!ber && len > 1 && (buf[e - 1]! & ((1 << buf[s]!) - 1)) !== 0) {
+        fail('ASN1_MALFORMED', 'BIT STRING unused bits must be zero in DER');
+      }
       break;
     case Tag.Oid:
       if (len === 0 || (buf[e - 1]! & 0x80) !== 0) fail('ASN1_MALFORMED', 'malformed OBJECT IDENTIFIER');
@@ -303,6 +313,8 @@ export function readBitString(el: Asn1): { unusedBits: number; bytes: Uint8Array
 }
 
 const oidCache = new Map<string, string>();
+/** 64 octets carry 448 bits: far beyond any registered arc or 128-bit UUID arc (2.25.x). */
+const MAX_OID_ARC_OCTETS = 64;
 
 /** OBJECT IDENTIFIER as dotted text; arcs are arbitrary-precision (X.690 §8.19). */
 export function readOid(el: Asn1): string {
@@ -315,21 +327,34 @@ export function oidFromContent(v: Uint8Array): string {
   const hit = oidCache.get(key);
   if (hit !== undefined) return hit;
   if (v.length === 0 || (v[v.length - 1]! & 0x80) !== 0) fail('ASN1_MALFORMED', 'malformed OBJECT IDENTIFIER');
-  const arcs: bigint[] = [];
-  let n = 0n;
-  let fresh = true;
+  // Arcs of up to 7 octets (49 bits) fit a double; longer ones (2.25.<UUID>) use bigint. Arc size is
+  // bounded: shifting a bigint per octet is quadratic, and a megabyte arc would stall the parser.
+  const arcs: (number | bigint)[] = [];
+  let n = 0;
+  let big: bigint | undefined;
+  let octets = 0;
   for (const b of v) {
-    if (fresh && b === 0x80) fail('ASN1_MALFORMED', 'non-minimal OBJECT IDENTIFIER arc');
-    n = (n << 7n) | BigInt(b & 0x7f);
-    fresh = false;
+    if (octets === 0 && b === 0x80) fail('ASN1_MALFORMED', 'non-minimal OBJECT IDENTIFIER arc');
+    if (++octets > MAX_OID_ARC_OCTETS) fail('ASN1_LIMIT', 'OBJECT IDENTIFIER arc too large');
+    if (octets <= 7) n = n * 128 + (b & 0x7f);
+    else big = ((big ?? BigInt(n)) << 7n) | BigInt(b & 0x7f);
     if ((b & 0x80) === 0) {
-      arcs.push(n);
-      n = 0n;
-      fresh = true;
+      arcs.push(big ?? n);
+      n = 0;
+      big = undefined;
+      octets = 0;
     }
   }
+  // The first subidentifier packs two arcs: 40 * X + Y, where Y is unbounded only when X = 2 (§8.19.4).
   const first = arcs[0]!;
-  const head = first < 40n ? [0n, first] : first < 80n ? [1n, first - 40n] : [2n, first - 80n];
+  const head =
+    typeof first === 'number'
+      ? first < 40
+        ? [0, first]
+        : first < 80
+          ? [1, first - 40]
+          : [2, first - 80]
+      : [2, first - 80n];
   const text = [...head, ...arcs.slice(1)].join('.');
   if (oidCache.size < 4096) oidCache.set(key, text);
   return text;
@@ -353,12 +378,25 @@ export function readTime(el: Asn1): Date {
     fail('ASN1_MALFORMED', 'expected a time');
   }
   const [mo, d, h, mi, se] = [m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number];
-  const t = Date.UTC(year, mo - 1, d, h, mi, se);
-  const date = new Date(t);
+  // Not Date.UTC: it maps years 0-99 to 1900-1999, and GeneralizedTime may carry such years.
+  const date = new Date(0);
+  date.setUTCFullYear(year, mo - 1, d);
+  date.setUTCHours(h, mi, se, 0);
   if (date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || h > 23 || mi > 59 || se > 59) {
     fail('ASN1_MALFORMED', `invalid date "${s}"`);
   }
   return date;
+}
+
+// ignoreBOM: a leading U+FEFF is content, not a marker to strip.
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function decodeUtf8(v: Uint8Array): string {
+  try {
+    return utf8Decoder.decode(v);
+  } catch {
+    fail('ASN1_MALFORMED', 'UTF8String is not valid UTF-8');
+  }
 }
 
 /** Reads any of the X.500 string types as text. */
@@ -366,7 +404,7 @@ export function readString(el: Asn1): string {
   const v = el.bytes();
   switch (el.tagNumber) {
     case 12: // UTF8String
-      return new TextDecoder('utf-8', { fatal: true }).decode(v);
+      return decodeUtf8(v);
     case 30: {
       // BMPString: UCS-2 big-endian
       if (v.length % 2) fail('ASN1_MALFORMED', 'odd-length BMPString');
@@ -378,7 +416,9 @@ export function readString(el: Asn1): string {
       if (v.length % 4) fail('ASN1_MALFORMED', 'malformed UniversalString');
       let out = '';
       for (let i = 0; i < v.length; i += 4) {
-        out += String.fromCodePoint(((v[i]! << 24) | (v[i + 1]! << 16) | (v[i + 2]! << 8) | v[i + 3]!) >>> 0);
+        const cp = ((v[i]! << 24) | (v[i + 1]! << 16) | (v[i + 2]! << 8) | v[i + 3]!) >>> 0;
+        if (cp > 0x10ffff) fail('ASN1_MALFORMED', 'UniversalString character out of range');
+        out += String.fromCodePoint(cp);
       }
       return out;
     }

@@ -80,7 +80,8 @@ export function oid(dotted: string): Buffer {
   const hit = oidEncCache.get(dotted);
   if (hit) return hit;
   const arcs = dotted.split('.').map((a) => {
-    if (!/^\d+$/.test(a)) fail('INVALID_ARGUMENT', `invalid OID "${dotted}"`);
+    // Canonical decimal only: "1.02" would encode as 1.2 and not round trip.
+    if (!/^(?:0|[1-9]\d*)$/.test(a)) fail('INVALID_ARGUMENT', `invalid OID "${dotted}"`);
     return BigInt(a);
   });
   if (arcs.length < 2 || arcs[0]! > 2n || (arcs[0]! < 2n && arcs[1]! > 39n))
@@ -108,6 +109,7 @@ export const ia5 = (s: string): Buffer => tlv(0x16, Buffer.from(s, 'latin1'));
 /** Time as RFC 5280 §4.1.2.5 wants it: UTCTime through 2049, GeneralizedTime after. */
 export function time(d: Date): Buffer {
   const y = d.getUTCFullYear();
+  if (!(y >= 0 && y <= 9999)) fail('INVALID_ARGUMENT', 'time outside the years 0000-9999');
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
   const rest = `${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
   if (y >= 1950 && y < 2050) return tlv(0x17, Buffer.from(`${p(y % 100)}${rest}`, 'latin1'));
