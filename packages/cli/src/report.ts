@@ -20,7 +20,7 @@ export function reportForJson(r: VerifyReport): unknown {
     coverage: r.coverage,
     sender: r.sender,
     layers: r.layers.map((l) =>
-      l.kind === 'clear-signed' || l.kind === 'opaque-signed'
+      'signers' in l
         ? { ...l, signers: l.signers.map(({ certificates: _c, ...rest }) => rest) }
         : l,
     ),

@@ -35,12 +35,12 @@ function describe(r: Inspection): string {
   if (r.subject) lines.push(`Subject: ${r.subject}`);
   r.layers.forEach((l, i) => {
     const pad = '  '.repeat(i);
-    if (l.kind === 'clear-signed' || l.kind === 'opaque-signed') {
+    if ('signers' in l) {
       lines.push(`${pad}${l.kind}: ${l.signers.length} signer(s), ${l.certificates.length} certificate(s)`);
       for (const s of l.signers) {
         lines.push(`${pad}  signer: ${s.certificate?.subject ?? s.signer} (${s.signatureAlgorithm}, ${s.digestAlgorithm})`);
       }
-    } else if (l.kind === 'content') {
+    } else if (!('recipients' in l)) {
       lines.push(`${pad}content: ${l.contentType}, ${l.bytes} bytes`);
     } else {
       lines.push(`${pad}${l.kind}: ${l.contentCipher}, ${l.recipients.length} recipient(s)`);

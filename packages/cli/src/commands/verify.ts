@@ -70,7 +70,7 @@ Example:
 function humanReport(r: VerifyReport): string {
   const lines = [`${r.status === 'signed' ? 'OK' : 'FAILED'}: ${r.status} — ${r.reason}`];
   for (const layer of r.layers) {
-    if (layer.kind === 'clear-signed' || layer.kind === 'opaque-signed') {
+    if ('signers' in layer) {
       lines.push(`  ${layer.kind} layer${layer.problem ? `: ${layer.problem}` : ''}`);
       for (const s of layer.signers) {
         const who = s.certificate ? `${s.certificate.subject} <${s.certificate.emailAddresses.join(', ')}>` : 'unknown signer';

@@ -40,7 +40,7 @@ export function inspectMessage(message: Uint8Array, limits?: MimeLimits): Inspec
       layers.push({ kind, contentCipher: info.contentCipher, recipients: info.recipients });
       current = undefined; // the rest is ciphertext
     } else if (kind === 'clear-signed' || kind === 'opaque-signed') {
-      const parts = kind === 'clear-signed' ? signedParts(current) : undefined;
+      const parts: ReturnType<typeof signedParts> | undefined = kind === 'clear-signed' ? signedParts(current) : undefined;
       const info = parseSignedData(pkcs7Der(parts ? parts.signature : current));
       layers.push({
         kind,
@@ -62,7 +62,7 @@ export function inspectMessage(message: Uint8Array, limits?: MimeLimits): Inspec
           };
         }),
       });
-      const inner = parts ? toCrlf(entityBytes(parts.content)) : info.content;
+      const inner: Uint8Array | undefined = parts ? toCrlf(entityBytes(parts.content)) : info.content;
       current = inner ? parseEntity(inner, limits) : undefined;
     } else {
       layers.push({ kind: 'content', contentType: current.contentType.mediaType, bytes: current.end - current.start });

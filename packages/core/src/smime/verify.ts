@@ -61,6 +61,12 @@ export type LayerReport =
   | { kind: 'clear-signed' | 'opaque-signed'; signers: SignerReport[]; problem?: string }
   | { kind: 'enveloped' | 'auth-enveloped'; contentCipher: string; recipients: number; decrypted: boolean; problem?: string };
 
+export type SignatureLayerReport = Extract<LayerReport, { signers: SignerReport[] }>;
+
+export function isSignatureLayer(layer: LayerReport): layer is SignatureLayerReport {
+  return layer.kind === 'clear-signed' || layer.kind === 'opaque-signed';
+}
+
 export type MessageStatus =
   | 'signed'
   | 'bad-signature'
@@ -113,7 +119,7 @@ export function verifyMessage(message: Uint8Array, options: VerifyOptions): Veri
   }
   if (coverage === undefined) coverage = containsSignature(current, options.limits) ? 'partial' : 'none';
 
-  const signatureLayers = layers.filter((l) => l.kind === 'clear-signed' || l.kind === 'opaque-signed');
+  const signatureLayers = layers.filter(isSignatureLayer);
   const sender = signatureLayers.length > 0 ? checkSender(top.headers, validSigners, options.sender) : undefined;
   const { status, reason } = decide(layers, coverage, sender, stuck);
   return { status, reason, coverage, layers, ...(sender ? { sender } : {}), content: entityBytes(current) };
@@ -227,7 +233,7 @@ export function decide(
   sender: SenderCheck | undefined,
   stuck: MessageStatus | undefined,
 ): { status: MessageStatus; reason: string } {
-  const sig = layers.filter((l) => l.kind === 'clear-signed' || l.kind === 'opaque-signed');
+  const sig = layers.filter(isSignatureLayer);
   const signers = sig.flatMap((l) => l.signers);
   const broken = sig.find((l) => l.problem !== undefined);
   if (broken?.problem) return { status: 'bad-signature', reason: broken.problem };

@@ -4,10 +4,14 @@
  * temp directory (keyed by this file's content) and reused by every test process.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OID } from '../../src/asn1/oids.ts';
+import { pemEncode } from '../../src/util/pem.ts';
+import { buildCertificate } from '../../src/x509/builder.ts';
+import { Certificate } from '../../src/x509/certificate.ts';
 
 export interface Identity {
   name: string;
@@ -153,25 +157,13 @@ function build(dir: string): void {
   writeFileSync(join(dir, 'serial'), '1000\n');
   mkdirSync(join(dir, 'newcerts'));
   const cnf = ['-config', 'openssl.cnf'];
+  // Fixed dates everywhere, so tests can validate at TEST_TIME whatever day they run.
   const root = (name: string, cn: string) => {
     genKey(dir, 'rsa:2048', `${name}.key.pem`);
+    openssl(dir, ['req', ...cnf, '-new', '-key', `${name}.key.pem`, '-subj', `/CN=${cn}`, '-out', `${name}.csr`]);
     openssl(dir, [
-      'req',
-      ...cnf,
-      '-x509',
-      '-new',
-      '-key',
-      `${name}.key.pem`,
-      '-subj',
-      `/CN=${cn}`,
-      '-days',
-      '7300',
-      '-set_serial',
-      '1',
-      '-extensions',
-      'v3_root',
-      '-out',
-      `${name}.crt.pem`,
+      'ca', ...cnf, '-batch', '-notext', '-selfsign', '-keyfile', `${name}.key.pem`, '-in', `${name}.csr`,
+      '-extensions', 'v3_root', '-startdate', '20240101000000Z', '-enddate', '20451231000000Z', '-out', `${name}.crt.pem`,
     ]);
   };
   const issue = (
@@ -202,38 +194,15 @@ function build(dir: string): void {
       `${name}.crt.pem`,
     ];
     if (keySpec === 'x25519') {
-      // X25519 keys cannot sign a CSR: make the request with a throwaway key and force the real one.
-      genKey(dir, 'ed25519', `${name}.csrkey.pem`);
-      openssl(dir, ['req', ...cnf, '-new', '-key', `${name}.csrkey.pem`, '-subj', subj, '-out', `${name}.csr`]);
-      openssl(dir, ['pkey', '-in', `${name}.key.pem`, '-pubout', '-out', `${name}.pub.pem`]);
-      // `openssl ca` has no -force_pubkey; `x509 -req` does.
-      openssl(dir, [
-        'x509',
-        '-req',
-        '-in',
-        `${name}.csr`,
-        '-CA',
-        `${issuer}.crt.pem`,
-        '-CAkey',
-        `${issuer}.key.pem`,
-        '-force_pubkey',
-        `${name}.pub.pem`,
-        '-extfile',
-        'openssl.cnf',
-        '-extensions',
-        ext,
-        '-days',
-        '3650',
-        '-set_serial',
-        `0x${createHash('sha256').update(name).digest('hex').slice(0, 16)}`,
-        '-out',
-        `${name}.crt.pem`,
-      ]);
+      // X25519 keys cannot sign a CSR, and OpenSSL 3.0 can force a public key only with
+      // `x509 -req`, which cannot set fixed dates: our builder makes this one, `openssl verify` checks it.
+      x25519Users.push({ name, issuer, subj, ext, dates });
       return;
     }
     openssl(dir, ['req', ...cnf, '-new', '-key', `${name}.key.pem`, '-subj', subj, '-out', `${name}.csr`]);
     openssl(dir, [...common, '-in', `${name}.csr`]);
   };
+  const x25519Users: { name: string; issuer: string; subj: string; ext: string; dates?: [string, string] }[] = [];
   root('root', 'Sealpost Test Root');
   issue('intermediate', 'root', 'rsa:2048', '/CN=Sealpost Test Intermediate', 'v3_intermediate');
   root('rogue-root', 'Rogue Root');
@@ -241,8 +210,26 @@ function build(dir: string): void {
   for (const [name, [spec, profile, email]] of Object.entries(USERS)) {
     const dates: [string, string] | undefined =
       profile === 'expired' ? ['20200101000000Z', '20210101000000Z'] : undefined;
-    const subj = profile === 'legacy-email' ? `/CN=${name}/emailAddress=${email}` : `/CN=${name}/emailAddress=${email}`;
+    const subj = `/CN=${name}/emailAddress=${email}`;
     issue(name, 'intermediate', spec, subj, profile, dates);
+  }
+  for (const u of x25519Users) {
+    const issuerCert = Certificate.from(readFileSync(join(dir, `${u.issuer}.crt.pem`)));
+    const email = /emailAddress=([^/]+)/.exec(u.subj)?.[1];
+    const cert = buildCertificate(
+      {
+        commonName: u.name,
+        ...(email ? { emails: [email] } : {}),
+        publicKey: createPublicKey(readFileSync(join(dir, `${u.name}.key.pem`))),
+        notBefore: new Date('2025-01-01T00:00:00Z'),
+        notAfter: new Date('2035-12-31T00:00:00Z'),
+        keyUsage: ['keyAgreement'],
+        extKeyUsage: [OID.emailProtection],
+      },
+      { certificate: issuerCert, privateKey: createPrivateKey(readFileSync(join(dir, `${u.issuer}.key.pem`))) },
+    );
+    writeFileSync(join(dir, `${u.name}.crt.pem`), pemEncode('CERTIFICATE', cert.der));
+    openssl(dir, ['verify', '-CAfile', 'root.crt.pem', '-untrusted', 'intermediate.crt.pem', '-attime', '1780272000', `${u.name}.crt.pem`]);
   }
   writeFileSync(
     join(dir, 'chain.pem'),
