@@ -109,8 +109,9 @@ export function resolveSignatureAlgorithm(alg: AlgorithmIdentifier, digestHint?:
   if (o === OID.rsassaPss) return resolvePss(alg);
   const ecdsa = ECDSA[o];
   if (ecdsa !== undefined) {
-    // RFC 5758 §3.2: the parameters MUST be absent.
-    if (alg.params !== undefined) fail('UNSUPPORTED_ALGORITHM', 'ECDSA signature algorithm with parameters');
+    // RFC 5758 §3.2 says the parameters MUST be absent, but gpgsm (libksba) writes NULL; NULL
+    // carries nothing, so it is accepted on receipt (we never emit it).
+    requireNullOrAbsent(alg);
     return resolved('ecdsa', ecdsa, `ECDSA with ${HASH_LABEL[ecdsa]}`);
   }
   const dsa = DSA[o] ?? (o === OID.dsa ? digestHint : undefined);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { decode } from '../../src/asn1/der.ts';
-import { algorithm, explicit, integer, seq } from '../../src/asn1/encode.ts';
+import { algorithm, explicit, integer, oid, seq } from '../../src/asn1/encode.ts';
 import { OID } from '../../src/asn1/oids.ts';
 import { isSealpostError } from '../../src/errors.ts';
 import { type AlgorithmIdentifier, parseAlgorithmIdentifier } from '../../src/x509/algorithm.ts';
@@ -187,7 +187,9 @@ describe('verifySignature', () => {
       );
     fails(algorithm('1.2.3.4'), 'alice', 'UNSUPPORTED_ALGORITHM');
     fails(algorithm(OID.rsassaPss, pssParams(OID.sha256, OID.sha384, 32)), 'alice', 'UNSUPPORTED_ALGORITHM');
-    fails(algorithm(OID.ecdsaWithSHA256, null), 'carol', 'UNSUPPORTED_ALGORITHM');
+    fails(algorithm(OID.ecdsaWithSHA256, oid(OID.prime256v1)), 'carol', 'UNSUPPORTED_ALGORITHM');
+    // gpgsm writes NULL parameters for ECDSA; they are accepted on receipt (the signature here is just wrong).
+    assert.equal(verifySignature(alg(algorithm(OID.ecdsaWithSHA256, null)), pub('carol'), data, Buffer.alloc(64)), false);
     fails(algorithm(OID.ed25519, null), 'erin', 'UNSUPPORTED_ALGORITHM');
     fails(algorithm(OID.ecdsaWithSHA256), 'alice', 'KEY_UNSUITABLE');
     fails(algorithm(OID.sha256WithRSAEncryption, null), 'carol', 'KEY_UNSUITABLE');
