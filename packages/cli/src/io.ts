@@ -30,7 +30,14 @@ export async function readFileOrFail(path: string, what: string): Promise<Buffer
     return await readFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : 'cannot be read';
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : 'cannot be read';
     throw new IoError(`cannot read ${what} "${path}": ${why}`);
   }
 }
@@ -84,7 +91,11 @@ export async function* inputChunks(input: Input): AsyncIterable<Uint8Array> {
  * only when everything succeeded; for standard output, streamed data is spooled first, so a
  * failure at the end (a bad GCM tag, a bad signature) never leaves partial output behind.
  */
-export async function writeOutput(path: string | undefined, data: Uint8Array | AsyncIterable<Uint8Array>, io: Io): Promise<void> {
+export async function writeOutput(
+  path: string | undefined,
+  data: Uint8Array | AsyncIterable<Uint8Array>,
+  io: Io,
+): Promise<void> {
   const toStdout = path === undefined || path === '-';
   if (toStdout && data instanceof Uint8Array) {
     await new Promise<void>((resolve, reject) => io.stdout.write(data, (e) => (e ? reject(e) : resolve())));

@@ -35,7 +35,12 @@ ${c.help}
 `;
 }
 
-const defaultIo = (): Io => ({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });
+const defaultIo = (): Io => ({
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+});
 
 export async function run(argv: string[], io: Io = defaultIo()): Promise<number> {
   const [name, ...rest] = argv;
@@ -90,7 +95,8 @@ function reportError(e: unknown, command: Command, io: Io, json: boolean): numbe
     message = `internal error: ${(e as Error)?.stack ?? String(e)}`;
     status = EXIT.INTERNAL;
   }
-  if (json) io.stdout.write(`${JSON.stringify({ error: { code, message: message.split('\n')[0] }, exitCode: status })}\n`);
+  if (json)
+    io.stdout.write(`${JSON.stringify({ error: { code, message: message.split('\n')[0] }, exitCode: status })}\n`);
   io.stderr.write(`sealpost ${command.name}: ${message}\n`);
   return status;
 }

@@ -7,7 +7,10 @@ export function printJson(io: Io, value: unknown): void {
   const replacer = (_k: string, v: unknown) =>
     v instanceof Uint8Array
       ? Buffer.from(v).toString('hex')
-      : v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)
+      : v &&
+          typeof v === 'object' &&
+          (v as { type?: unknown }).type === 'Buffer' &&
+          Array.isArray((v as { data?: unknown }).data)
         ? Buffer.from((v as { data: number[] }).data).toString('hex')
         : v;
   io.stdout.write(`${JSON.stringify(value, replacer, 2)}\n`);
@@ -20,9 +23,7 @@ export function reportForJson(r: VerifyReport): unknown {
     coverage: r.coverage,
     sender: r.sender,
     layers: r.layers.map((l) =>
-      'signers' in l
-        ? { ...l, signers: l.signers.map(({ certificates: _c, ...rest }) => rest) }
-        : l,
+      'signers' in l ? { ...l, signers: l.signers.map(({ certificates: _c, ...rest }) => rest) } : l,
     ),
     contentBytes: r.content.length,
   };

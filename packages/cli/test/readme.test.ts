@@ -17,12 +17,30 @@ test('the quick start: npx sealpost demo runs every step and writes the files it
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout.toString());
   assert.equal(out.status, 'signed');
-  for (const file of ['ca.crt', 'alice.crt', 'alice.key', 'bob.crt', 'message.eml', 'signed.eml', 'encrypted.eml', 'decrypted.eml']) {
+  for (const file of [
+    'ca.crt',
+    'alice.crt',
+    'alice.key',
+    'bob.crt',
+    'message.eml',
+    'signed.eml',
+    'encrypted.eml',
+    'decrypted.eml',
+  ]) {
     assert.ok(existsSync(join(dir, 'sealpost-demo', file)), file);
   }
   assert.ok(out.steps.length >= 7);
   // The demo's encrypted mail is ordinary S/MIME: OpenSSL opens it with Bob's key.
-  const d = spawnSync('openssl', ['cms', '-decrypt', '-in', join(dir, 'sealpost-demo', 'encrypted.eml'), '-recip', join(dir, 'sealpost-demo', 'bob.crt'), '-inkey', join(dir, 'sealpost-demo', 'bob.key')]);
+  const d = spawnSync('openssl', [
+    'cms',
+    '-decrypt',
+    '-in',
+    join(dir, 'sealpost-demo', 'encrypted.eml'),
+    '-recip',
+    join(dir, 'sealpost-demo', 'bob.crt'),
+    '-inkey',
+    join(dir, 'sealpost-demo', 'bob.key'),
+  ]);
   assert.equal(d.status, 0, d.stderr.toString());
 
   const example = /## The library\n\n```ts\n([\s\S]*?)```/.exec(readme)?.[1];

@@ -33,7 +33,10 @@ Example:
     const steps: { step: string; files: string[] }[] = [];
     const say = (step: string, ...files: string[]) => {
       steps.push({ step, files });
-      if (!v.json) io.stderr.write(`• ${step}${files.length ? `\n    ${files.map((f) => relative('.', f)).join('\n    ')}` : ''}\n`);
+      if (!v.json)
+        io.stderr.write(
+          `• ${step}${files.length ? `\n    ${files.map((f) => relative('.', f)).join('\n    ')}` : ''}\n`,
+        );
     };
     const write = async (name: string, data: string | Uint8Array) => {
       const path = join(dir, name);
@@ -46,10 +49,22 @@ Example:
 
     const caKeys = rsa();
     const ca = buildCertificate(
-      { commonName: 'Sealpost Demo CA', publicKey: caKeys.publicKey, notBefore: now, notAfter: inYears(5), ca: true, pathLen: 0, keyUsage: ['keyCertSign', 'cRLSign'] },
+      {
+        commonName: 'Sealpost Demo CA',
+        publicKey: caKeys.publicKey,
+        notBefore: now,
+        notAfter: inYears(5),
+        ca: true,
+        pathLen: 0,
+        keyUsage: ['keyCertSign', 'cRLSign'],
+      },
       { privateKey: caKeys.privateKey },
     );
-    say('created a throwaway CA', await write('ca.crt', pemEncode('CERTIFICATE', ca.der)), await write('ca.key', caKeys.privateKey.export({ type: 'pkcs8', format: 'pem' })));
+    say(
+      'created a throwaway CA',
+      await write('ca.crt', pemEncode('CERTIFICATE', ca.der)),
+      await write('ca.key', caKeys.privateKey.export({ type: 'pkcs8', format: 'pem' })),
+    );
 
     const person = async (name: string, email: string) => {
       const keys = rsa();
@@ -66,7 +81,11 @@ Example:
         { certificate: ca, privateKey: caKeys.privateKey },
       );
       const base = name.toLowerCase();
-      say(`issued ${name}'s dual-use S/MIME certificate (${email})`, await write(`${base}.crt`, pemEncode('CERTIFICATE', cert.der)), await write(`${base}.key`, keys.privateKey.export({ type: 'pkcs8', format: 'pem' })));
+      say(
+        `issued ${name}'s dual-use S/MIME certificate (${email})`,
+        await write(`${base}.crt`, pemEncode('CERTIFICATE', cert.der)),
+        await write(`${base}.key`, keys.privateKey.export({ type: 'pkcs8', format: 'pem' })),
+      );
       return { cert, key: keys.privateKey };
     };
     const alice = await person('Alice', 'alice@example.org');
@@ -88,14 +107,20 @@ Example:
     );
     say('wrote a message from Alice to Bob', await write('message.eml', message));
 
-    const signed = signMessage(message, { signers: [{ certificate: alice.cert, privateKey: alice.key, chain: [ca] }], signingTime: now });
+    const signed = signMessage(message, {
+      signers: [{ certificate: alice.cert, privateKey: alice.key, chain: [ca] }],
+      signingTime: now,
+    });
     say('Alice signed it (clear-signed, RSA PKCS#1 v1.5 with SHA-256)', await write('signed.eml', signed));
 
     const encrypted = encryptMessage(signed, { recipients: [{ certificate: bob.cert }, { certificate: alice.cert }] });
-    say(`encrypted it to Bob and to Alice's own copy (${encrypted.cipher}: ${encrypted.reason})`, await write('encrypted.eml', encrypted.message));
+    say(
+      `encrypted it to Bob and to Alice's own copy (${encrypted.cipher}: ${encrypted.reason})`,
+      await write('encrypted.eml', encrypted.message),
+    );
 
     const decrypted = decryptMessage(encrypted.message, [{ certificate: bob.cert, privateKey: bob.key }]);
-    say("Bob decrypted it with his key", await write('decrypted.eml', decrypted.message));
+    say('Bob decrypted it with his key', await write('decrypted.eml', decrypted.message));
 
     const report = verifyMessage(decrypted.message, { trustAnchors: [ca], time: now });
     say(`Bob verified it: ${report.status} — ${report.reason}`);

@@ -13,7 +13,8 @@ const CIPHERS: ContentCipherName[] = ['aes-256-cbc', 'aes-128-cbc', 'aes-128-gcm
 export const encrypt: Command = {
   name: 'encrypt',
   summary: 'encrypt a message to one or more recipients',
-  usage: 'sealpost encrypt --to CERT.pem [--to ...] [--cipher aes-256-cbc|aes-128-cbc|aes-128-gcm|aes-256-gcm] [--oaep] [--self CERT.pem]',
+  usage:
+    'sealpost encrypt --to CERT.pem [--to ...] [--cipher aes-256-cbc|aes-128-cbc|aes-128-gcm|aes-256-gcm] [--oaep] [--self CERT.pem]',
   options: {
     ...IO_OPTIONS,
     to: { type: 'string', multiple: true },
@@ -49,7 +50,8 @@ Example:
     for (const p of paths) {
       const certificate = await loadCertificate(p, 'recipient certificate');
       const problems = leafPurposeProblems(certificate, 'encrypt');
-      if (problems.length > 0) throw new UsageError(`cannot encrypt to "${p}": ${problems.map((x) => x.message).join('; ')}`);
+      if (problems.length > 0)
+        throw new UsageError(`cannot encrypt to "${p}": ${problems.map((x) => x.message).join('; ')}`);
       recipients.push({
         certificate,
         rsaPadding: v.oaep ? ('oaep' as const) : ('pkcs1' as const),

@@ -1,8 +1,8 @@
 import { type Inspection, inspectMessage } from '@sealpost/core';
 import type { Command } from '../command.ts';
+import { str } from '../command.ts';
 import { readFileOrFail, readInput, UsageError } from '../io.ts';
 import { printJson } from '../report.ts';
-import { str } from '../command.ts';
 
 export const inspect: Command = {
   name: 'inspect',
@@ -19,8 +19,11 @@ Example:
   sealpost inspect --in encrypted.eml --json`,
   async run(v, _p, io) {
     const path = str(v.in);
-    const input = path ? { kind: 'buffer' as const, data: await readFileOrFail(path, 'input') } : await readInput(undefined, io);
-    if (input.kind !== 'buffer') throw new UsageError('inspect reads messages up to 32 MiB from standard input; use --in FILE');
+    const input = path
+      ? { kind: 'buffer' as const, data: await readFileOrFail(path, 'input') }
+      : await readInput(undefined, io);
+    if (input.kind !== 'buffer')
+      throw new UsageError('inspect reads messages up to 32 MiB from standard input; use --in FILE');
     const result = inspectMessage(input.data);
     if (v.json) printJson(io, result);
     else io.stdout.write(`${describe(result)}\n`);
@@ -38,14 +41,18 @@ function describe(r: Inspection): string {
     if ('signers' in l) {
       lines.push(`${pad}${l.kind}: ${l.signers.length} signer(s), ${l.certificates.length} certificate(s)`);
       for (const s of l.signers) {
-        lines.push(`${pad}  signer: ${s.certificate?.subject ?? s.signer} (${s.signatureAlgorithm}, ${s.digestAlgorithm})`);
+        lines.push(
+          `${pad}  signer: ${s.certificate?.subject ?? s.signer} (${s.signatureAlgorithm}, ${s.digestAlgorithm})`,
+        );
       }
     } else if (!('recipients' in l)) {
       lines.push(`${pad}content: ${l.contentType}, ${l.bytes} bytes`);
     } else {
       lines.push(`${pad}${l.kind}: ${l.contentCipher}, ${l.recipients.length} recipient(s)`);
       for (const rcp of l.recipients) {
-        const ids = rcp.identifiers.map((id) => id.subjectKeyIdentifierHex ? `ski ${id.subjectKeyIdentifierHex}` : `${id.issuer} #${id.serialHex}`);
+        const ids = rcp.identifiers.map((id) =>
+          id.subjectKeyIdentifierHex ? `ski ${id.subjectKeyIdentifierHex}` : `${id.issuer} #${id.serialHex}`,
+        );
         lines.push(`${pad}  recipient (${rcp.kind}, ${rcp.keyEncryptionAlgorithm}): ${ids.join('; ')}`);
       }
     }

@@ -1,5 +1,13 @@
 import { type DigestAlgorithm, signMessage, signMessageStream } from '@sealpost/core';
-import { COMMON_OPTION_HELP, type Command, IO_OPTIONS, PASSWORD_HELP, PASSWORD_OPTIONS, str, strings } from '../command.ts';
+import {
+  COMMON_OPTION_HELP,
+  type Command,
+  IO_OPTIONS,
+  PASSWORD_HELP,
+  PASSWORD_OPTIONS,
+  str,
+  strings,
+} from '../command.ts';
 import { inputChunks, loadCertificate, loadCertificates, loadKey, readInput, UsageError, writeOutput } from '../io.ts';
 
 const DIGESTS = ['sha256', 'sha384', 'sha512'];
@@ -7,7 +15,8 @@ const DIGESTS = ['sha256', 'sha384', 'sha512'];
 export const sign: Command = {
   name: 'sign',
   summary: 'sign a message (clear-signed multipart/signed, or opaque with --opaque)',
-  usage: 'sealpost sign --cert CERT.pem --key KEY.pem [--chain PEM]... [--opaque] [--digest sha256|sha384|sha512] [--pss]',
+  usage:
+    'sealpost sign --cert CERT.pem --key KEY.pem [--chain PEM]... [--opaque] [--digest sha256|sha384|sha512] [--pss]',
   options: {
     ...IO_OPTIONS,
     ...PASSWORD_OPTIONS,
@@ -52,7 +61,11 @@ Example:
       rsaPadding: v.pss ? ('pss' as const) : ('pkcs1' as const),
       ...(encPath ? { encryptionCertificate: await loadCertificate(encPath, 'encryption certificate') } : {}),
     };
-    const options = { signers: [signer], signingTime: new Date(), mode: v.opaque ? ('opaque' as const) : ('clear' as const) };
+    const options = {
+      signers: [signer],
+      signingTime: new Date(),
+      mode: v.opaque ? ('opaque' as const) : ('clear' as const),
+    };
     const input = await readInput(str(v.in), io);
     const out =
       input.kind === 'buffer' ? signMessage(input.data, options) : signMessageStream(inputChunks(input), options);

@@ -1,14 +1,15 @@
 import { type VerifyReport, verifyMessage, verifyMessageStream } from '@sealpost/core';
-import { COMMON_OPTION_HELP, type Command, IO_OPTIONS, PASSWORD_HELP, PASSWORD_OPTIONS, str, strings } from '../command.ts';
+import { type Command, IO_OPTIONS, PASSWORD_HELP, PASSWORD_OPTIONS, str, strings } from '../command.ts';
 import { EXIT_HELP, exitForStatus } from '../exit-codes.ts';
 import { inputChunks, loadCertificates, readInput, UsageError, writeOutput } from '../io.ts';
-import { decryptionKeys, KEY_PAIR_HELP } from './keys.ts';
 import { printJson, reportForJson } from '../report.ts';
+import { decryptionKeys, KEY_PAIR_HELP } from './keys.ts';
 
 export const verify: Command = {
   name: 'verify',
   summary: 'verify a signed message: signatures, chains, sender and coverage',
-  usage: 'sealpost verify --trust CA.pem [--trust ...] [--intermediates PEM] [--sender ADDRESS] [--json] [--out CONTENT]',
+  usage:
+    'sealpost verify --trust CA.pem [--trust ...] [--intermediates PEM] [--sender ADDRESS] [--json] [--out CONTENT]',
   options: {
     ...IO_OPTIONS,
     ...PASSWORD_OPTIONS,
@@ -58,7 +59,9 @@ Example:
     };
     const input = await readInput(str(v.in), io);
     const report: VerifyReport =
-      input.kind === 'buffer' ? verifyMessage(input.data, options) : await verifyMessageStream(inputChunks(input), options);
+      input.kind === 'buffer'
+        ? verifyMessage(input.data, options)
+        : await verifyMessageStream(inputChunks(input), options);
     if (v.json) printJson(io, reportForJson(report));
     else io.stderr.write(`${humanReport(report)}\n`);
     const outPath = str(v.out);
@@ -73,13 +76,17 @@ function humanReport(r: VerifyReport): string {
     if ('signers' in layer) {
       lines.push(`  ${layer.kind} layer${layer.problem ? `: ${layer.problem}` : ''}`);
       for (const s of layer.signers) {
-        const who = s.certificate ? `${s.certificate.subject} <${s.certificate.emailAddresses.join(', ')}>` : 'unknown signer';
+        const who = s.certificate
+          ? `${s.certificate.subject} <${s.certificate.emailAddresses.join(', ')}>`
+          : 'unknown signer';
         lines.push(`    signer ${s.index + 1}: ${s.status} — ${who}, ${s.signatureAlgorithm}/${s.digestAlgorithm}`);
         for (const c of s.checks.filter((c) => !c.ok)) lines.push(`      ${c.name}: ${c.detail}`);
         for (const p of s.chain.problems) lines.push(`      chain: ${p.message}`);
       }
     } else {
-      lines.push(`  ${layer.kind} layer (${layer.contentCipher}, ${layer.recipients} recipient(s))${layer.decrypted ? ', decrypted' : `: ${layer.problem ?? ''}`}`);
+      lines.push(
+        `  ${layer.kind} layer (${layer.contentCipher}, ${layer.recipients} recipient(s))${layer.decrypted ? ', decrypted' : `: ${layer.problem ?? ''}`}`,
+      );
     }
   }
   if (r.sender) lines.push(`  sender: ${r.sender.detail}`);

@@ -12,7 +12,10 @@ export interface RunResult {
   stderr: string;
 }
 
-export function sealpost(args: string[], options: { input?: Uint8Array; env?: NodeJS.ProcessEnv; cwd?: string } = {}): RunResult {
+export function sealpost(
+  args: string[],
+  options: { input?: Uint8Array; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): RunResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     input: options.input ?? Buffer.alloc(0),
     env: { ...process.env, ...options.env },
@@ -33,7 +36,12 @@ export function tempDir(t: { after(fn: () => void): void }): string {
   return dir;
 }
 
-export function message(from: string, to: string, body = 'Hello — a test message.\r\n', extraHeaders: string[] = []): Buffer {
+export function message(
+  from: string,
+  to: string,
+  body = 'Hello — a test message.\r\n',
+  extraHeaders: string[] = [],
+): Buffer {
   return Buffer.from(
     [
       `From: ${from}`,

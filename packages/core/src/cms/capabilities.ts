@@ -5,8 +5,8 @@
  *   SMIMECapability ::= SEQUENCE { capabilityID OBJECT IDENTIFIER, parameters ANY DEFINED BY capabilityID OPTIONAL }
  */
 import { type Asn1, readOid } from '../asn1/der.ts';
-import { OID } from '../asn1/oids.ts';
 import { oid, seq } from '../asn1/encode.ts';
+import { OID } from '../asn1/oids.ts';
 import { fail } from '../errors.ts';
 
 export interface SmimeCapability {

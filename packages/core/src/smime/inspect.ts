@@ -1,10 +1,11 @@
 /** What a message is — its layers, signers, recipients and algorithms — without any key. */
+
+import { oidName } from '../asn1/oids.ts';
 import { describeEnvelope, type RecipientSummary } from '../cms/enveloped-data.ts';
 import { parseSignedData } from '../cms/signed-data.ts';
-import { oidName } from '../asn1/oids.ts';
-import { getHeader } from '../mime/headers.ts';
-import { entityBytes, type MimeEntity, type MimeLimits, parseEntity } from '../mime/entity.ts';
 import { toCrlf } from '../mime/canonical.ts';
+import { entityBytes, type MimeEntity, type MimeLimits, parseEntity } from '../mime/entity.ts';
+import { getHeader } from '../mime/headers.ts';
 import { nameToString } from '../x509/name.ts';
 import { type LayerKind, layerKind, MAX_LAYERS, pkcs7Der, signedParts } from './layers.ts';
 import { type CertificateSummary, summarizeCertificate } from './report.ts';
@@ -18,7 +19,11 @@ export interface InspectedSigner {
 }
 
 export type InspectedLayer =
-  | { kind: Extract<LayerKind, 'clear-signed' | 'opaque-signed'>; signers: InspectedSigner[]; certificates: CertificateSummary[] }
+  | {
+      kind: Extract<LayerKind, 'clear-signed' | 'opaque-signed'>;
+      signers: InspectedSigner[];
+      certificates: CertificateSummary[];
+    }
   | { kind: Extract<LayerKind, 'enveloped' | 'auth-enveloped'>; contentCipher: string; recipients: RecipientSummary[] }
   | { kind: 'content'; contentType: string; bytes: number };
 
@@ -40,7 +45,8 @@ export function inspectMessage(message: Uint8Array, limits?: MimeLimits): Inspec
       layers.push({ kind, contentCipher: info.contentCipher, recipients: info.recipients });
       current = undefined; // the rest is ciphertext
     } else if (kind === 'clear-signed' || kind === 'opaque-signed') {
-      const parts: ReturnType<typeof signedParts> | undefined = kind === 'clear-signed' ? signedParts(current) : undefined;
+      const parts: ReturnType<typeof signedParts> | undefined =
+        kind === 'clear-signed' ? signedParts(current) : undefined;
       const info = parseSignedData(pkcs7Der(parts ? parts.signature : current));
       layers.push({
         kind,

@@ -1,6 +1,7 @@
 /** Plain-data summaries of certificates and layers, shared by every report (CLI JSON, later the API). */
-import { nameToString } from '../x509/name.ts';
+
 import type { Certificate } from '../x509/certificate.ts';
+import { nameToString } from '../x509/name.ts';
 
 export interface CertificateSummary {
   subject: string;

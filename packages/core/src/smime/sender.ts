@@ -2,8 +2,9 @@
  * Identity binding (RFC 8550 §3): the address a message claims to be from must be a mailbox
  * of a certificate that validly signed it. The identity shown is the certificate's, never a header's.
  */
-import { type HeaderField, getHeaders } from '../mime/headers.ts';
+
 import { addressesEqual, parseAddressList } from '../mime/address.ts';
+import { getHeaders, type HeaderField } from '../mime/headers.ts';
 import type { Certificate } from '../x509/certificate.ts';
 
 export interface SenderCheck {
@@ -32,7 +33,12 @@ export function claimedSenders(headers: HeaderField[], explicit?: string): Pick<
 export function checkSender(headers: HeaderField[], signers: Certificate[], explicit?: string): SenderCheck {
   const { addresses, source } = claimedSenders(headers, explicit);
   if (addresses.length === 0) {
-    return { addresses, source, matched: false, detail: 'the message has no From address to match a signer (give --sender)' };
+    return {
+      addresses,
+      source,
+      matched: false,
+      detail: 'the message has no From address to match a signer (give --sender)',
+    };
   }
   const mailboxes = signers.flatMap((c) => c.emailAddresses);
   const unmatched = addresses.filter((a) => !mailboxes.some((m) => addressesEqual(a, m)));

@@ -3,7 +3,13 @@ import { type Signer, signContent } from '../cms/signed-data.ts';
 import { fail } from '../errors.ts';
 import { assembleMessage, canonicalizeEntity, splitMessage } from '../mime/canonical.ts';
 import type { MimeLimits } from '../mime/entity.ts';
-import { boundaryOccursIn, buildMultipartSigned, buildPkcs7Mime, micalgName, newBoundary } from '../mime/smime-entities.ts';
+import {
+  boundaryOccursIn,
+  buildMultipartSigned,
+  buildPkcs7Mime,
+  micalgName,
+  newBoundary,
+} from '../mime/smime-entities.ts';
 
 export interface SignMessageOptions {
   signers: Signer[];
@@ -34,6 +40,8 @@ export function signMessage(message: Uint8Array, options: SignMessageOptions): B
 
 /** RFC 8551 §3.5.3.2: micalg lists each signer's digest, comma-separated, without repeats. */
 export function micalgFor(signers: Signer[]): string {
-  const names = signers.map((s) => micalgName(s.digest ?? (s.certificate.publicKeyInfo.kind === 'ed25519' ? 'sha512' : 'sha256')));
+  const names = signers.map((s) =>
+    micalgName(s.digest ?? (s.certificate.publicKeyInfo.kind === 'ed25519' ? 'sha512' : 'sha256')),
+  );
   return [...new Set(names)].join(',');
 }

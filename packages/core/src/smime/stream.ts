@@ -1,14 +1,14 @@
 import { createHash as createHashOf, type Hash } from 'node:crypto';
+import { type DecryptionKey, decryptStream, type EnvelopeInfo, encryptStream } from '../cms/enveloped-data.ts';
 /**
  * Constant-memory versions of the message operations, for messages too large to hold
  * (the CLI switches to them above 32 MiB). One S/MIME layer per call: nested layers inside a
  * huge message are passed through as content.
  */
 import { DetachedSigner, openSignedStream, parseSignedData, signStream } from '../cms/signed-data.ts';
-import { type DecryptionKey, decryptStream, type EnvelopeInfo, encryptStream } from '../cms/enveloped-data.ts';
 import { fail } from '../errors.ts';
 import { assembleMessage, canonicalizeEntity, splitMessage } from '../mime/canonical.ts';
-import { decodeBody, type MimeLimits, parseEntity } from '../mime/entity.ts';
+import { decodeBody, type MimeLimits } from '../mime/entity.ts';
 import { getHeader, type HeaderField, parseContentType } from '../mime/headers.ts';
 import {
   classifySmime,
@@ -19,11 +19,11 @@ import {
 } from '../mime/smime-entities.ts';
 import { crlfStream, MultipartSignedReader, readHeaderBlockStream } from '../mime/stream.ts';
 import { base64DecodeStream, base64EncodeStream, rechunk } from '../util/base64.ts';
-import type { EncryptMessageOptions } from './encrypt.ts';
-import { micalgFor, type SignMessageOptions } from './sign.ts';
 import { basicValidator } from '../x509/path.ts';
-import { decide, signerReports, type VerifyOptions, type VerifyReport } from './verify.ts';
+import type { EncryptMessageOptions } from './encrypt.ts';
 import { checkSender } from './sender.ts';
+import { micalgFor, type SignMessageOptions } from './sign.ts';
+import { decide, signerReports, type VerifyOptions, type VerifyReport } from './verify.ts';
 
 /** Inputs whose transfer encoding cannot cross 7-bit transport are re-encoded; multiparts are held up to this size. */
 const MAX_BUFFERED_MULTIPART = 256 * 1024 * 1024;
@@ -53,7 +53,8 @@ async function* canonicalEntity(m: OpenedMessage, limits?: MimeLimits): AsyncIte
     let size = 0;
     for await (const c of m.body) {
       size += c.length;
-      if (size > MAX_BUFFERED_MULTIPART) fail('MIME_LIMIT', 'an 8-bit multipart message over 256 MiB cannot be canonicalized; send it 7-bit');
+      if (size > MAX_BUFFERED_MULTIPART)
+        fail('MIME_LIMIT', 'an 8-bit multipart message over 256 MiB cannot be canonicalized; send it 7-bit');
       chunks.push(c);
     }
     yield canonicalizeEntity(Buffer.concat(chunks), limits);
@@ -61,7 +62,9 @@ async function* canonicalEntity(m: OpenedMessage, limits?: MimeLimits): AsyncIte
   }
   if (eightBit) {
     // 8-bit single part: base64 survives every transport and is streamable.
-    const head = Buffer.from(m.entityHead).toString('latin1').replace(/^Content-Transfer-Encoding:.*(\r?\n[ \t].*)*\r?\n/im, '');
+    const head = Buffer.from(m.entityHead)
+      .toString('latin1')
+      .replace(/^Content-Transfer-Encoding:.*(\r?\n[ \t].*)*\r?\n/im, '');
     yield Buffer.from(`${head.replace(/\r?\n\r?\n$/, '\r\n')}Content-Transfer-Encoding: base64\r\n\r\n`, 'latin1');
     yield* base64EncodeStream(m.body);
     return;
@@ -70,7 +73,10 @@ async function* canonicalEntity(m: OpenedMessage, limits?: MimeLimits): AsyncIte
   yield* crlfStream(m.body);
 }
 
-export async function* signMessageStream(source: AsyncIterable<Uint8Array>, options: SignMessageOptions): AsyncIterable<Uint8Array> {
+export async function* signMessageStream(
+  source: AsyncIterable<Uint8Array>,
+  options: SignMessageOptions,
+): AsyncIterable<Uint8Array> {
   const m = await openMessage(source, options.limits);
   const entity = canonicalEntity(m, options.limits);
   const cms = { signers: options.signers, signingTime: options.signingTime };
@@ -96,7 +102,10 @@ export async function* encryptMessageStream(
   const m = await openMessage(source, options.limits);
   const smimeType = options.cipher.endsWith('gcm') ? 'authEnveloped-data' : 'enveloped-data';
   yield assembleMessage(m.transport, pkcs7MimeHead(smimeType));
-  const der = encryptStream(rechunk(canonicalEntity(m, options.limits)), { recipients: options.recipients, cipher: options.cipher });
+  const der = encryptStream(rechunk(canonicalEntity(m, options.limits)), {
+    recipients: options.recipients,
+    cipher: options.cipher,
+  });
   yield* base64EncodeStream(der);
 }
 
@@ -121,7 +130,10 @@ export async function decryptMessageStream(
 }
 
 /** Verifies a clear-signed or opaque-signed message of any size; `content` in the report is empty. */
-export async function verifyMessageStream(source: AsyncIterable<Uint8Array>, options: VerifyOptions): Promise<VerifyReport> {
+export async function verifyMessageStream(
+  source: AsyncIterable<Uint8Array>,
+  options: VerifyOptions,
+): Promise<VerifyReport> {
   const m = await openMessage(source, options.limits);
   const ct = parseContentType(getHeader(m.fields, 'Content-Type'));
   const kind = classifySmime(ct);
@@ -133,7 +145,9 @@ export async function verifyMessageStream(source: AsyncIterable<Uint8Array>, opt
     const boundary = ct.params.get('boundary');
     if (!boundary) fail('MIME_MALFORMED', 'multipart/signed without a boundary');
     const reader = new MultipartSignedReader(m.body, boundary, options.limits);
-    const hashes = (ct.params.get('micalg') ?? 'sha-256').split(',').map((a) => a.trim().toLowerCase().replace('-', ''));
+    const hashes = (ct.params.get('micalg') ?? 'sha-256')
+      .split(',')
+      .map((a) => a.trim().toLowerCase().replace('-', ''));
     const signer = new DigestSet(hashes);
     for await (const chunk of reader.content()) signer.update(chunk);
     digests = signer.digests();
@@ -154,7 +168,13 @@ export async function verifyMessageStream(source: AsyncIterable<Uint8Array>, opt
     fail('NOT_SMIME', 'the message is not signed (or is encrypted: decrypt it first)');
   }
   const reports = signerReports(info, { digests }, options, options.validator ?? basicValidator);
-  return decideStream(m, options, layerKind, reports, reports.length === 0 ? 'the signature has no signers' : undefined);
+  return decideStream(
+    m,
+    options,
+    layerKind,
+    reports,
+    reports.length === 0 ? 'the signature has no signers' : undefined,
+  );
 }
 
 function decideStream(

@@ -3,6 +3,8 @@
  * signature, validate every signer's chain, bind the sender, and decide how much of the message
  * the signatures cover. The verdict follows one explicit rule (see `decide`), never "one signer was fine".
  */
+
+import type { SmimeCapability } from '../cms/capabilities.ts';
 import { type DecryptionKey, decryptContent, describeEnvelope } from '../cms/enveloped-data.ts';
 import {
   parseSignedData,
@@ -11,12 +13,11 @@ import {
   type SignerIdentifier,
   verifySigners,
 } from '../cms/signed-data.ts';
-import type { SmimeCapability } from '../cms/capabilities.ts';
 import { isSealpostError } from '../errors.ts';
 import { toCrlf } from '../mime/canonical.ts';
 import { entityBytes, type MimeEntity, type MimeLimits, parseEntity } from '../mime/entity.ts';
-import { basicValidator, type CertificateValidator, type ValidationProblem } from '../x509/path.ts';
 import type { Certificate } from '../x509/certificate.ts';
+import { basicValidator, type CertificateValidator, type ValidationProblem } from '../x509/path.ts';
 import { containsSignature, type LayerKind, layerKind, MAX_LAYERS, pkcs7Der, signedParts } from './layers.ts';
 import { type CertificateSummary, summarizeCertificate } from './report.ts';
 import { checkSender, type SenderCheck } from './sender.ts';
@@ -59,7 +60,13 @@ export interface SignerReport {
 
 export type LayerReport =
   | { kind: 'clear-signed' | 'opaque-signed'; signers: SignerReport[]; problem?: string }
-  | { kind: 'enveloped' | 'auth-enveloped'; contentCipher: string; recipients: number; decrypted: boolean; problem?: string };
+  | {
+      kind: 'enveloped' | 'auth-enveloped';
+      contentCipher: string;
+      recipients: number;
+      decrypted: boolean;
+      problem?: string;
+    };
 
 export type SignatureLayerReport = Extract<LayerReport, { signers: SignerReport[] }>;
 
@@ -172,7 +179,8 @@ function verifySignatureLayer(
     };
   }
   if (kind === 'opaque-signed') {
-    if (info.content === undefined) return { layer: { kind, signers: [], problem: 'the signed-data carries no content' } };
+    if (info.content === undefined)
+      return { layer: { kind, signers: [], problem: 'the signed-data carries no content' } };
     signedBytes = info.content;
   }
   const signers = signerReports(info, signedBytes, options, validator);
@@ -245,10 +253,14 @@ export function decide(
   const untrusted = signers.find((s) => s.status === 'untrusted');
   if (untrusted) {
     const p = untrusted.chain.problems[0];
-    return { status: 'untrusted', reason: `signer ${untrusted.index + 1}: ${p?.message ?? 'the chain does not reach a trust anchor'}` };
+    return {
+      status: 'untrusted',
+      reason: `signer ${untrusted.index + 1}: ${p?.message ?? 'the chain does not reach a trust anchor'}`,
+    };
   }
   if (signers.length === 0) {
-    if (stuck === 'encrypted') return { status: 'encrypted', reason: 'the message is encrypted; give a key to open it' };
+    if (stuck === 'encrypted')
+      return { status: 'encrypted', reason: 'the message is encrypted; give a key to open it' };
     if (coverage === 'partial') {
       return { status: 'partially-signed', reason: 'only an attached or embedded part is signed, not the message' };
     }
@@ -263,4 +275,3 @@ export function decide(
   }
   return { status: 'signed', reason: 'validly signed by a trusted signer whose certificate matches the sender' };
 }
-

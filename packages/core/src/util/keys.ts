@@ -17,12 +17,11 @@ export function loadPrivateKey(data: Uint8Array, password?: Uint8Array | string)
   }
   try {
     const passphrase = encrypted && password !== undefined ? Buffer.from(password) : undefined;
-    if (pem) return createPrivateKey(passphrase ? { key: text, format: 'pem', passphrase } : { key: text, format: 'pem' });
+    if (pem)
+      return createPrivateKey(passphrase ? { key: text, format: 'pem', passphrase } : { key: text, format: 'pem' });
     const der = Buffer.from(data);
     return createPrivateKey(
-      passphrase
-        ? { key: der, format: 'der', type: 'pkcs8', passphrase }
-        : { key: der, format: 'der', type: 'pkcs8' },
+      passphrase ? { key: der, format: 'der', type: 'pkcs8', passphrase } : { key: der, format: 'der', type: 'pkcs8' },
     );
   } catch (e) {
     if (e instanceof SealpostError) throw e;

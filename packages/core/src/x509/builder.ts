@@ -13,13 +13,13 @@ import {
   oid,
   seq,
   set,
-  tlv,
   time,
+  tlv,
   unsignedInteger,
   utf8,
 } from '../asn1/encode.ts';
 import { OID } from '../asn1/oids.ts';
-import { type KeyUsageName, Certificate } from './certificate.ts';
+import { Certificate, type KeyUsageName } from './certificate.ts';
 import { signatureAlgorithmFor } from './signature.ts';
 
 export interface CertificateRequestSpec {
@@ -79,15 +79,23 @@ export function buildCertificate(spec: CertificateRequestSpec, issuer: IssuerSpe
   const subject = seq(set(seq(oid(OID.commonName), utf8(spec.commonName))));
   const ski = createHash('sha1').update(Certificate.spkiKeyBits(spki)).digest();
   const issuerName = issuer.certificate ? Buffer.from(issuer.certificate.subject.der) : subject;
-  const akiSource = issuer.certificate?.subjectKeyIdentifier ??
-    createHash('sha1').update(Certificate.spkiKeyBits(createPublicKey(issuer.privateKey).export({ type: 'spki', format: 'der' }))).digest();
+  const akiSource =
+    issuer.certificate?.subjectKeyIdentifier ??
+    createHash('sha1')
+      .update(Certificate.spkiKeyBits(createPublicKey(issuer.privateKey).export({ type: 'spki', format: 'der' })))
+      .digest();
   const exts = [
-    extension(OID.basicConstraints, true, spec.ca ? seq(bool(true), ...(spec.pathLen !== undefined ? [integer(spec.pathLen)] : [])) : seq()),
+    extension(
+      OID.basicConstraints,
+      true,
+      spec.ca ? seq(bool(true), ...(spec.pathLen !== undefined ? [integer(spec.pathLen)] : [])) : seq(),
+    ),
     extension(OID.keyUsage, true, keyUsageBits(spec.keyUsage)),
     extension(OID.subjectKeyIdentifier, false, octets(ski)),
     extension(OID.authorityKeyIdentifier, false, seq(tlv(0x80, akiSource))),
   ];
-  if (spec.extKeyUsage?.length) exts.push(extension(OID.extKeyUsage, false, seq(...spec.extKeyUsage.map((o) => oid(o)))));
+  if (spec.extKeyUsage?.length)
+    exts.push(extension(OID.extKeyUsage, false, seq(...spec.extKeyUsage.map((o) => oid(o)))));
   if (spec.emails?.length) exts.push(extension(OID.subjectAltName, false, seq(...spec.emails.map((e) => retagIa5(e)))));
   // Serial: 64+ random bits, positive (RFC 5280 §4.1.2.2, S/MIME BR §7.1).
   const serial = randomBytes(16);

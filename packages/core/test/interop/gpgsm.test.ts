@@ -23,7 +23,11 @@ const content = Buffer.concat([Buffer.from('Content-Type: text/plain\r\n\r\nfor 
 let gpgsm: Gpgsm;
 
 before(async () => {
-  gpgsm = await Gpgsm.create({ trust: [pki.root.certPath], certs: [pki.intermediate.certPath], identities: [alice, carol] });
+  gpgsm = await Gpgsm.create({
+    trust: [pki.root.certPath],
+    certs: [pki.intermediate.certPath],
+    identities: [alice, carol],
+  });
 });
 after(() => gpgsm?.close());
 
@@ -102,7 +106,9 @@ describe('encryption both ways (AES-CBC, RSA PKCS#1 v1.5: what gpgsm 2.2 reads)'
   for (const cipher of [undefined, 'AES256']) {
     test(`gpgsm encrypts (${cipher ?? 'default'}), Sealpost decrypts`, () => {
       const der = gpgsm.encrypt(content, [alice.email], cipher);
-      const { content: plain, info } = decryptContent(der, [{ certificate: Certificate.from(alice.cert), privateKey: createPrivateKey(alice.key) }]);
+      const { content: plain, info } = decryptContent(der, [
+        { certificate: Certificate.from(alice.cert), privateKey: createPrivateKey(alice.key) },
+      ]);
       assert.deepEqual(plain, content);
       assert.match(info.contentCipher, /^aes-(128|256)-cbc$/);
     });

@@ -162,8 +162,23 @@ function build(dir: string): void {
     genKey(dir, 'rsa:2048', `${name}.key.pem`);
     openssl(dir, ['req', ...cnf, '-new', '-key', `${name}.key.pem`, '-subj', `/CN=${cn}`, '-out', `${name}.csr`]);
     openssl(dir, [
-      'ca', ...cnf, '-batch', '-notext', '-selfsign', '-keyfile', `${name}.key.pem`, '-in', `${name}.csr`,
-      '-extensions', 'v3_root', '-startdate', '20240101000000Z', '-enddate', '20451231000000Z', '-out', `${name}.crt.pem`,
+      'ca',
+      ...cnf,
+      '-batch',
+      '-notext',
+      '-selfsign',
+      '-keyfile',
+      `${name}.key.pem`,
+      '-in',
+      `${name}.csr`,
+      '-extensions',
+      'v3_root',
+      '-startdate',
+      '20240101000000Z',
+      '-enddate',
+      '20451231000000Z',
+      '-out',
+      `${name}.crt.pem`,
     ]);
   };
   const issue = (
@@ -229,7 +244,16 @@ function build(dir: string): void {
       { certificate: issuerCert, privateKey: createPrivateKey(readFileSync(join(dir, `${u.issuer}.key.pem`))) },
     );
     writeFileSync(join(dir, `${u.name}.crt.pem`), pemEncode('CERTIFICATE', cert.der));
-    openssl(dir, ['verify', '-CAfile', 'root.crt.pem', '-untrusted', 'intermediate.crt.pem', '-attime', '1780272000', `${u.name}.crt.pem`]);
+    openssl(dir, [
+      'verify',
+      '-CAfile',
+      'root.crt.pem',
+      '-untrusted',
+      'intermediate.crt.pem',
+      '-attime',
+      '1780272000',
+      `${u.name}.crt.pem`,
+    ]);
   }
   writeFileSync(
     join(dir, 'chain.pem'),

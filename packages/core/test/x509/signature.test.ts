@@ -189,7 +189,10 @@ describe('verifySignature', () => {
     fails(algorithm(OID.rsassaPss, pssParams(OID.sha256, OID.sha384, 32)), 'alice', 'UNSUPPORTED_ALGORITHM');
     fails(algorithm(OID.ecdsaWithSHA256, oid(OID.prime256v1)), 'carol', 'UNSUPPORTED_ALGORITHM');
     // gpgsm writes NULL parameters for ECDSA; they are accepted on receipt (the signature here is just wrong).
-    assert.equal(verifySignature(alg(algorithm(OID.ecdsaWithSHA256, null)), pub('carol'), data, Buffer.alloc(64)), false);
+    assert.equal(
+      verifySignature(alg(algorithm(OID.ecdsaWithSHA256, null)), pub('carol'), data, Buffer.alloc(64)),
+      false,
+    );
     fails(algorithm(OID.ed25519, null), 'erin', 'UNSUPPORTED_ALGORITHM');
     fails(algorithm(OID.ecdsaWithSHA256), 'alice', 'KEY_UNSUITABLE');
     fails(algorithm(OID.sha256WithRSAEncryption, null), 'carol', 'KEY_UNSUITABLE');
