@@ -39,6 +39,9 @@ export function exitForError(code: ErrorCode): number {
     case 'CERT_MALFORMED':
     case 'CMS_MALFORMED':
     case 'CMS_LIMIT':
+    case 'CRL_MALFORMED':
+    case 'OCSP_MALFORMED':
+    case 'PKCS12_MALFORMED':
       return EXIT.MALFORMED;
     case 'KEY_MALFORMED':
     case 'KEY_MISMATCH':
@@ -57,6 +60,8 @@ export function exitForError(code: ErrorCode): number {
       return EXIT.DECRYPTION_FAILED;
     case 'INVALID_ARGUMENT':
       return EXIT.USAGE;
+    case 'REVOCATION_UNAVAILABLE':
+      return EXIT.IO;
     default:
       return EXIT.INTERNAL;
   }

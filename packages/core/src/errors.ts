@@ -22,6 +22,10 @@ export const ERROR_CODES = {
   NO_RECIPIENT: 'The message is not encrypted to any of the given keys.',
   DECRYPTION_FAILED: 'The message could not be decrypted.',
   INVALID_ARGUMENT: 'An argument is missing or invalid.',
+  CRL_MALFORMED: 'The certificate revocation list (CRL) is malformed.',
+  OCSP_MALFORMED: 'The OCSP request or response is malformed.',
+  REVOCATION_UNAVAILABLE: 'Revocation information could not be obtained (offline, timeout, size cap or server error).',
+  PKCS12_MALFORMED: 'The PKCS#12 file is malformed.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
