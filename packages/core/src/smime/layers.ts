@@ -1,6 +1,9 @@
 /** Recognising S/MIME layers in a MIME tree and getting at their CMS bytes. */
-import { fail } from '../errors.ts';
+import { OID } from '../asn1/oids.ts';
+import { parseContentInfo } from '../cms/content-info.ts';
+import { fail, isSealpostError } from '../errors.ts';
 import { decodeBody, type MimeEntity, type MimeLimits, parseEntity } from '../mime/entity.ts';
+import type { ContentType } from '../mime/headers.ts';
 import { classifySmime } from '../mime/smime-entities.ts';
 
 export type LayerKind = 'clear-signed' | 'opaque-signed' | 'enveloped' | 'auth-enveloped';
@@ -9,7 +12,25 @@ export type LayerKind = 'clear-signed' | 'opaque-signed' | 'enveloped' | 'auth-e
 export const MAX_LAYERS = 8;
 
 export function layerKind(entity: MimeEntity): LayerKind | undefined {
-  switch (classifySmime(entity.contentType)) {
+  if (contentInfoDecides(entity.contentType)) {
+    return layerKindOfContentType(parseContentInfo(pkcs7Der(entity)).contentType);
+  }
+  return layerKindOfMediaType(entity.contentType);
+}
+
+/**
+ * True for application/pkcs7-mime without smime-type (Outlook, legacy x-pkcs7-mime): the name is
+ * only a guess there, and ".p7m" is used for signed and enveloped data alike, so the
+ * ContentInfo's contentType (RFC 5652 §3) decides. A ".p7c" name still means certs-only.
+ */
+export function contentInfoDecides(ct: ContentType): boolean {
+  const pkcs7 = ct.mediaType === 'application/pkcs7-mime' || ct.mediaType === 'application/x-pkcs7-mime';
+  return pkcs7 && !ct.params.has('smime-type') && classifySmime(ct) !== 'certs-only';
+}
+
+/** The layer a Content-Type announces (when it does: see {@link contentInfoDecides}). */
+export function layerKindOfMediaType(ct: ContentType): LayerKind | undefined {
+  switch (classifySmime(ct)) {
     case 'multipart-signed':
       return 'clear-signed';
     case 'signed-data':
@@ -17,6 +38,20 @@ export function layerKind(entity: MimeEntity): LayerKind | undefined {
     case 'enveloped-data':
       return 'enveloped';
     case 'authEnveloped-data':
+      return 'auth-enveloped';
+    default:
+      return undefined;
+  }
+}
+
+/** The layer a ContentInfo contentType OID stands for; undefined for anything else (compressed, digested…). */
+export function layerKindOfContentType(contentType: string | undefined): LayerKind | undefined {
+  switch (contentType) {
+    case OID.signedData:
+      return 'opaque-signed';
+    case OID.envelopedData:
+      return 'enveloped';
+    case OID.authEnvelopedData:
       return 'auth-enveloped';
     default:
       return undefined;
@@ -39,7 +74,13 @@ export function signedParts(entity: MimeEntity): { content: MimeEntity; signatur
 
 /** True when an S/MIME signature appears anywhere below `entity` (for partial-coverage reports). */
 export function containsSignature(entity: MimeEntity, limits?: MimeLimits, depth = 0): boolean {
-  const kind = layerKind(entity);
+  let kind: LayerKind | undefined;
+  try {
+    kind = layerKind(entity);
+  } catch (e) {
+    if (isSealpostError(e)) return false; // an unreadable pkcs7 part signs nothing
+    throw e;
+  }
   if (kind === 'clear-signed' || kind === 'opaque-signed') return true;
   if (depth > 16) return false;
   if (entity.contentType.mediaType === 'message/rfc822') {

@@ -3,6 +3,7 @@
  * of a certificate that validly signed it. The identity shown is the certificate's, never a header's.
  */
 
+import { isSealpostError } from '../errors.ts';
 import { addressesEqual, parseAddressList } from '../mime/address.ts';
 import { getHeaders, type HeaderField } from '../mime/headers.ts';
 import type { Certificate } from '../x509/certificate.ts';
@@ -16,22 +17,45 @@ export interface SenderCheck {
   detail: string;
 }
 
+/** The mailboxes of every `name` field, or the parser's complaint when one cannot be read. */
+function mailboxesOf(headers: HeaderField[], name: 'Sender' | 'From'): { addresses: string[] } | { malformed: string } {
+  try {
+    return { addresses: getHeaders(headers, name).flatMap((v) => parseAddressList(v).map((m) => m.address)) };
+  } catch (e) {
+    if (isSealpostError(e, 'MIME_MALFORMED')) return { malformed: e.message };
+    throw e;
+  }
+}
+
 /**
  * The claimed sender: an explicit address (the caller knows the real sender) wins; otherwise the
  * Sender field when present (RFC 5322 §3.6.2: it names the one who sent a multi-author message);
- * otherwise every From mailbox.
+ * otherwise every From mailbox. A field that cannot be parsed is reported as `malformed`: an
+ * unreadable claim must never be skipped in favour of the next field.
  */
-export function claimedSenders(headers: HeaderField[], explicit?: string): Pick<SenderCheck, 'addresses' | 'source'> {
+export function claimedSenders(
+  headers: HeaderField[],
+  explicit?: string,
+): Pick<SenderCheck, 'addresses' | 'source'> & { malformed?: string } {
   if (explicit) return { addresses: [explicit], source: 'option' };
-  const sender = getHeaders(headers, 'Sender').flatMap((v) => parseAddressList(v));
-  if (sender.length > 0) return { addresses: sender.map((m) => m.address), source: 'Sender' };
-  const from = getHeaders(headers, 'From').flatMap((v) => parseAddressList(v));
-  if (from.length > 0) return { addresses: from.map((m) => m.address), source: 'From' };
+  for (const source of ['Sender', 'From'] as const) {
+    const found = mailboxesOf(headers, source);
+    if ('malformed' in found) return { addresses: [], source, malformed: found.malformed };
+    if (found.addresses.length > 0) return { addresses: found.addresses, source };
+  }
   return { addresses: [], source: 'none' };
 }
 
 export function checkSender(headers: HeaderField[], signers: Certificate[], explicit?: string): SenderCheck {
-  const { addresses, source } = claimedSenders(headers, explicit);
+  const { addresses, source, malformed } = claimedSenders(headers, explicit);
+  if (malformed !== undefined) {
+    return {
+      addresses,
+      source,
+      matched: false,
+      detail: `the ${source} field cannot be parsed (${malformed}), so no signer can be bound to it (give --sender)`,
+    };
+  }
   if (addresses.length === 0) {
     return {
       addresses,

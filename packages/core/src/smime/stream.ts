@@ -1,4 +1,5 @@
 import { createHash as createHashOf, type Hash } from 'node:crypto';
+import { oidFromContent } from '../asn1/der.ts';
 import { type DecryptionKey, decryptStream, type EnvelopeInfo, encryptStream } from '../cms/enveloped-data.ts';
 /**
  * Constant-memory versions of the message operations, for messages too large to hold
@@ -6,21 +7,16 @@ import { type DecryptionKey, decryptStream, type EnvelopeInfo, encryptStream } f
  * huge message are passed through as content.
  */
 import { DetachedSigner, openSignedStream, parseSignedData, signStream } from '../cms/signed-data.ts';
-import { fail } from '../errors.ts';
+import { fail, isSealpostError } from '../errors.ts';
 import { assembleMessage, canonicalizeEntity, splitMessage } from '../mime/canonical.ts';
 import { decodeBody, type MimeLimits } from '../mime/entity.ts';
-import { getHeader, type HeaderField, parseContentType } from '../mime/headers.ts';
-import {
-  classifySmime,
-  multipartSignedHead,
-  multipartSignedTail,
-  newBoundary,
-  pkcs7MimeHead,
-} from '../mime/smime-entities.ts';
+import { type ContentType, getHeader, type HeaderField, parseContentType } from '../mime/headers.ts';
+import { multipartSignedHead, multipartSignedTail, newBoundary, pkcs7MimeHead } from '../mime/smime-entities.ts';
 import { crlfStream, MultipartSignedReader, readHeaderBlockStream } from '../mime/stream.ts';
 import { base64DecodeStream, base64EncodeStream, rechunk } from '../util/base64.ts';
 import { basicValidator } from '../x509/path.ts';
 import type { EncryptMessageOptions } from './encrypt.ts';
+import { contentInfoDecides, type LayerKind, layerKindOfContentType, layerKindOfMediaType } from './layers.ts';
 import { checkSender } from './sender.ts';
 import { micalgFor, type SignMessageOptions } from './sign.ts';
 import { decide, signerReports, type VerifyOptions, type VerifyReport } from './verify.ts';
@@ -119,9 +115,9 @@ export async function decryptMessageStream(
   limits?: MimeLimits,
 ): Promise<{ info: EnvelopeInfo; message: AsyncIterable<Uint8Array> }> {
   const m = await openMessage(source, limits);
-  const kind = classifySmime(parseContentType(getHeader(m.fields, 'Content-Type')));
-  if (kind !== 'enveloped-data' && kind !== 'authEnveloped-data') fail('NOT_SMIME', 'the message is not encrypted');
-  const { info, content } = await decryptStream(base64DecodeStream(m.body), keys);
+  const { kind, der } = await openPkcs7(m, parseContentType(getHeader(m.fields, 'Content-Type')));
+  if (kind !== 'enveloped' && kind !== 'auth-enveloped') fail('NOT_SMIME', 'the message is not encrypted');
+  const { info, content } = await decryptStream(der, keys);
   async function* message(): AsyncIterable<Uint8Array> {
     yield assembleMessage(m.transport, new Uint8Array(0));
     yield* content;
@@ -136,11 +132,11 @@ export async function verifyMessageStream(
 ): Promise<VerifyReport> {
   const m = await openMessage(source, options.limits);
   const ct = parseContentType(getHeader(m.fields, 'Content-Type'));
-  const kind = classifySmime(ct);
+  const pkcs7 = await openPkcs7(m, ct);
   let info: ReturnType<typeof parseSignedData>;
   let digests: Map<string, Uint8Array>;
   let layerKind: 'clear-signed' | 'opaque-signed';
-  if (kind === 'multipart-signed') {
+  if (pkcs7.kind === 'clear-signed') {
     layerKind = 'clear-signed';
     const boundary = ct.params.get('boundary');
     if (!boundary) fail('MIME_MALFORMED', 'multipart/signed without a boundary');
@@ -155,9 +151,9 @@ export async function verifyMessageStream(
     if (info.content !== undefined) {
       return decideStream(m, options, layerKind, [], 'the detached signature also encapsulates content; refusing it');
     }
-  } else if (kind === 'signed-data') {
+  } else if (pkcs7.kind === 'opaque-signed') {
     layerKind = 'opaque-signed';
-    const opened = await openSignedStream(base64DecodeStream(m.body));
+    const opened = await openSignedStream(pkcs7.der);
     for await (const _ of opened.content) {
       // The digest is computed inside openSignedStream as the content flows past.
     }
@@ -175,6 +171,56 @@ export async function verifyMessageStream(
     reports,
     reports.length === 0 ? 'the signature has no signers' : undefined,
   );
+}
+
+/** Decoded bytes read ahead to find a ContentInfo's contentType: its header and OID take far fewer. */
+const CONTENT_TYPE_PEEK = 64;
+
+/**
+ * The layer `ct` announces and the entity's decoded CMS stream. Without smime-type the
+ * ContentInfo decides (see contentInfoDecides): its contentType is read from the first decoded
+ * bytes, which are then given back in front of the rest. Nothing is read unless needed.
+ */
+async function openPkcs7(
+  m: OpenedMessage,
+  ct: ContentType,
+): Promise<{ kind: LayerKind | undefined; der: AsyncIterable<Uint8Array> }> {
+  const der = base64DecodeStream(m.body);
+  if (!contentInfoDecides(ct)) return { kind: layerKindOfMediaType(ct), der };
+  const it = der[Symbol.asyncIterator]();
+  const held: Uint8Array[] = [];
+  let size = 0;
+  while (size < CONTENT_TYPE_PEEK) {
+    const r = await it.next();
+    if (r.done) break;
+    held.push(r.value);
+    size += r.value.length;
+  }
+  async function* replay(): AsyncIterable<Uint8Array> {
+    yield* held;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+  }
+  return { kind: layerKindOfContentType(contentTypeOfPrefix(Buffer.concat(held))), der: replay() };
+}
+
+/**
+ * The contentType OID at the start of a BER ContentInfo (RFC 5652 §3): SEQUENCE tag, a short,
+ * indefinite (0x80) or long (up to 4 octets) length (X.690 §8.1.3), then the OID's TLV.
+ * Undefined when the prefix is not one; the CMS parser reports the details later.
+ */
+function contentTypeOfPrefix(b: Uint8Array): string | undefined {
+  if (b.length < 2 || b[0] !== 0x30) return undefined;
+  const len = b[1]!;
+  const at = len <= 0x80 ? 2 : len <= 0x84 ? 2 + (len & 0x7f) : -1;
+  if (at < 0 || b[at] !== 0x06) return undefined;
+  const n = b[at + 1];
+  if (n === undefined || n >= 0x80 || at + 2 + n > b.length) return undefined;
+  try {
+    return oidFromContent(b.subarray(at + 2, at + 2 + n));
+  } catch (e) {
+    if (isSealpostError(e)) return undefined;
+    throw e;
+  }
 }
 
 function decideStream(
