@@ -22,6 +22,7 @@ import { OID } from '../asn1/oids.ts';
 import { fail, SealpostError } from '../errors.ts';
 import { isPem, pemDecodeAll } from '../util/pem.ts';
 import { type AlgorithmIdentifier, parseAlgorithmIdentifier } from './algorithm.ts';
+import { type GeneralName, parseGeneralNames } from './general-name.ts';
 import { type Name, nameAttribute, parseName } from './name.ts';
 
 export interface Extension {
@@ -275,6 +276,12 @@ export class Certificate {
       }
     }
     return out;
+  }
+
+  /** Every subjectAltName entry, typed; undefined when the certificate has no subjectAltName extension. */
+  get subjectAltNameEntries(): GeneralName[] | undefined {
+    const ext = this.extensions.get(OID.subjectAltName);
+    return ext ? parseGeneralNames(decode(ext.value)) : undefined;
   }
 
   /** Mailboxes the certificate is issued to: SAN rfc822Name and SmtpUTF8Mailbox, else legacy subject emailAddress. */

@@ -1,16 +1,22 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
+import { domainToASCII } from 'node:url';
 import { OID } from '../../src/asn1/oids.ts';
+import { SealpostError } from '../../src/errors.ts';
+import type { RevocationChecker, RevocationMode } from '../../src/revocation/types.ts';
 import { buildCertificate } from '../../src/x509/builder.ts';
 import { Certificate } from '../../src/x509/certificate.ts';
+import { nameAttribute } from '../../src/x509/name.ts';
 import {
   basicValidator,
   leafPurposeProblems,
+  mailboxesMatch,
+  pathValidator,
   type ValidationInput,
   type ValidationResult,
 } from '../../src/x509/path.ts';
@@ -22,6 +28,7 @@ const intermediate = Certificate.from(pki.intermediate.cert);
 const intermediateKey = createPrivateKey(pki.intermediate.key);
 const user = (n: UserName) => Certificate.from(pki.user(n).cert);
 const work = mkdtempSync(join(tmpdir(), 'sealpost-path-'));
+after(() => rmSync(work, { recursive: true, force: true }));
 /**
  * TEST_TIME, unless the test PKI's self-signed roots (made with `req -x509 -days`, so valid from the
  * moment they were generated) start later: anchors are time-checked too.
@@ -29,7 +36,7 @@ const work = mkdtempSync(join(tmpdir(), 'sealpost-path-'));
 const TIME = new Date(Math.max(TEST_TIME.getTime(), root.notBefore.getTime() + 60_000));
 
 function validate(leaf: Certificate, extra: Partial<ValidationInput> = {}): ValidationResult {
-  return basicValidator.validate({
+  return pathValidator.validate({
     leaf,
     candidates: [intermediate],
     trustAnchors: [root],
@@ -84,15 +91,29 @@ function leafUnder(issuer: { certificate: Certificate; privateKey: KeyObject }, 
   );
 }
 
-/** A certificate made by `openssl x509 -req` under the test intermediate, with extra options. */
-function opensslLeaf(name: string, extensions: string, digest = 'sha256'): Certificate {
-  const key = join(work, `${name}.key`);
+interface OpensslIssuer {
+  certPath: string;
+  keyPath: string;
+}
+
+/**
+ * A certificate made by `openssl x509 -req` with an EC key: `extensions` is the body of its extension
+ * section, `sections` more configuration sections it refers to.
+ */
+function opensslCert(
+  name: string,
+  subj: string,
+  issuer: OpensslIssuer,
+  extensions: string,
+  opts: { digest?: string; sections?: string } = {},
+): OpensslIssuer & { cert: Certificate } {
+  const keyPath = join(work, `${name}.key`);
   const csr = join(work, `${name}.csr`);
   const ext = join(work, `${name}.ext`);
-  const out = join(work, `${name}.pem`);
-  writeFileSync(ext, `[e]\n${extensions}\n`);
-  execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]);
-  execFileSync('openssl', ['req', '-new', '-key', key, '-subj', `/CN=${name}`, '-out', csr]);
+  const certPath = join(work, `${name}.pem`);
+  writeFileSync(ext, `[e]\n${extensions}\n${opts.sections ?? ''}\n`);
+  execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', keyPath]);
+  execFileSync('openssl', ['req', '-new', '-key', keyPath, '-subj', subj, '-out', csr]);
   execFileSync(
     'openssl',
     [
@@ -101,10 +122,10 @@ function opensslLeaf(name: string, extensions: string, digest = 'sha256'): Certi
       '-in',
       csr,
       '-CA',
-      pki.intermediate.certPath,
+      issuer.certPath,
       '-CAkey',
-      pki.intermediate.keyPath,
-      `-${digest}`,
+      issuer.keyPath,
+      `-${opts.digest ?? 'sha256'}`,
       '-extfile',
       ext,
       '-extensions',
@@ -114,17 +135,22 @@ function opensslLeaf(name: string, extensions: string, digest = 'sha256'): Certi
       '-set_serial',
       '7',
       '-out',
-      out,
+      certPath,
     ],
     { stdio: 'pipe' },
   );
-  return Certificate.from(readFileSync(out));
+  return { cert: Certificate.from(readFileSync(certPath)), certPath, keyPath };
+}
+
+/** A leaf made by OpenSSL under the test intermediate. */
+function opensslLeaf(name: string, extensions: string, digest = 'sha256'): Certificate {
+  return opensslCert(name, `/CN=${name}`, pki.intermediate, extensions, { digest }).cert;
 }
 
 /** `openssl x509 -req -days` certificates start when they are made. */
 const afterIssue = (c: Certificate) => new Date(Math.max(TIME.getTime(), c.notBefore.getTime() + 60_000));
 
-describe('basicValidator with the OpenSSL test PKI', () => {
+describe('pathValidator with the OpenSSL test PKI', () => {
   for (const name of ['alice', 'bob', 'carol', 'dave', 'erin', 'signer', 'legacy'] as const) {
     it(`${name}: valid for signing, chain leaf -> intermediate -> root`, () => {
       const r = validate(user(name));
@@ -234,7 +260,7 @@ describe('basicValidator with the OpenSSL test PKI', () => {
   });
 });
 
-describe('basicValidator with built hierarchies', () => {
+describe('pathValidator with built hierarchies', () => {
   const anchorKey = ecKey();
   const anchor = ca('Anchor', { privateKey: anchorKey.privateKey }, anchorKey);
 
@@ -339,7 +365,7 @@ describe('basicValidator with built hierarchies', () => {
   });
 });
 
-describe('basicValidator with the RFC 9216 LAMPS certificates', () => {
+describe('pathValidator with the RFC 9216 LAMPS certificates', () => {
   const dir = new URL('../../../../../shared/vectors/rfc9216/certs-wbond-certvalidator/', import.meta.url);
   const load = (f: string) => Certificate.from(readFileSync(new URL(f, dir)));
   const rsaCa = load('Sample_LAMPS_RSA_Certification_Authority.selfsigned.pem');
@@ -350,17 +376,17 @@ describe('basicValidator with the RFC 9216 LAMPS certificates', () => {
   it('alice (RSA) under the RSA CA, carlos (Ed25519) under the Ed25519 CA', () => {
     const alice = load('alice@smime.example.sig.pem');
     assert.deepEqual(
-      basicValidator.validate({ leaf: alice, candidates: [], trustAnchors: [rsaCa], time, purpose: 'sign' }).problems,
+      pathValidator.validate({ leaf: alice, candidates: [], trustAnchors: [rsaCa], time, purpose: 'sign' }).problems,
       [],
     );
     const carlos = load('carlos@smime.example.sig.pem');
     assert.deepEqual(
-      basicValidator.validate({ leaf: carlos, candidates: [], trustAnchors: [edCa], time, purpose: 'sign' }).problems,
+      pathValidator.validate({ leaf: carlos, candidates: [], trustAnchors: [edCa], time, purpose: 'sign' }).problems,
       [],
     );
     assert.deepEqual(
       codes(
-        basicValidator.validate({
+        pathValidator.validate({
           leaf: load('carlos@smime.example.enc.pem'),
           candidates: [],
           trustAnchors: [edCa],
@@ -374,7 +400,7 @@ describe('basicValidator with the RFC 9216 LAMPS certificates', () => {
 
   it('carlos through the cross-signed Ed25519 CA to the RSA anchor', () => {
     const carlos = load('carlos@smime.example.sig.pem');
-    const r = basicValidator.validate({
+    const r = pathValidator.validate({
       leaf: carlos,
       candidates: [edCa, edCross],
       trustAnchors: [rsaCa],
@@ -386,5 +412,290 @@ describe('basicValidator with the RFC 9216 LAMPS certificates', () => {
       r.chain.map((c) => c.fingerprintSha256),
       [carlos, edCross, rsaCa].map((c) => c.fingerprintSha256),
     );
+  });
+});
+
+describe('pathValidator: RFC 5280 checks on OpenSSL-made certificates', () => {
+  const mk = (name: string, subj: string, issuer: OpensslIssuer, extensions: string, sections?: string) =>
+    opensslCert(name, subj, issuer, extensions, sections === undefined ? {} : { sections });
+  const CA =
+    'basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid';
+  const LEAF =
+    'basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection';
+  const idnDomain = domainToASCII('例子.广告');
+
+  const ncCa = mk(
+    'nc-ca',
+    '/CN=Constrained CA',
+    pki.root,
+    `${CA}\nnameConstraints=critical,permitted;email:example.org,permitted;email:${idnDomain},permitted;DNS:example.org,permitted;IP:192.168.0.0/255.255.0.0,permitted;dirName:dn,excluded;email:bad@example.org`,
+    '[dn]\nO=Sealpost',
+  );
+  const check = (leaf: Certificate, extra: Partial<ValidationInput> = {}) =>
+    pathValidator.validate({
+      leaf,
+      candidates: [ncCa.cert],
+      trustAnchors: [root],
+      time: afterIssue(leaf),
+      purpose: 'any',
+      ...extra,
+    });
+  const ncLeaf = (name: string, subj: string, san?: string) =>
+    mk(name, subj, ncCa, `${LEAF}${san ? `\nsubjectAltName=${san}` : ''}`).cert;
+  const ncMessages = (r: ValidationResult) =>
+    r.problems.filter((p) => p.code === 'NAME_CONSTRAINTS').map((p) => p.message);
+
+  it('names inside every permitted subtree pass', () => {
+    const leaf = ncLeaf('nc-ok', '/O=Sealpost/CN=ok', 'email:ok@example.org,DNS:mail.example.org,IP:192.168.7.5');
+    const r = check(leaf);
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.valid, true);
+  });
+
+  it('a mailbox, a DNS name and an address outside the permitted subtrees are each named', () => {
+    const leaf = ncLeaf('nc-out', '/O=Sealpost/CN=out', 'email:x@evil.test,DNS:notexample.org,IP:10.0.0.1');
+    const messages = ncMessages(check(leaf));
+    assert.equal(messages.length, 3);
+    assert.match(messages[0]!, /rfc822Name "x@evil\.test" is outside the subtrees that "CN=Constrained CA" permits/);
+    assert.match(messages[1]!, /dNSName "notexample\.org"/);
+    assert.match(messages[2]!, /iPAddress 10\.0\.0\.1/);
+    assert.equal(check(leaf).valid, false);
+  });
+
+  it('an excluded mailbox inside a permitted domain', () => {
+    const messages = ncMessages(check(ncLeaf('nc-excl', '/O=Sealpost/CN=bad', 'email:bad@example.org')));
+    assert.equal(messages.length, 1);
+    assert.match(messages[0]!, /rfc822Name "bad@example\.org" is in a subtree that "CN=Constrained CA" excludes/);
+  });
+
+  it('the subject DN must lie under a permitted directoryName', () => {
+    const messages = ncMessages(check(ncLeaf('nc-dn', '/O=Other/CN=x', 'email:x@example.org')));
+    assert.equal(messages.length, 1);
+    assert.match(messages[0]!, /subject "CN=x, O=Other" is outside/);
+  });
+
+  it('without a subjectAltName, the subject emailAddress is checked as an rfc822Name (RFC 5280 §4.2.1.10)', () => {
+    const messages = ncMessages(check(ncLeaf('nc-legacy', '/O=Sealpost/CN=y/emailAddress=y@evil.test')));
+    assert.equal(messages.length, 1);
+    assert.match(messages[0]!, /subject emailAddress "y@evil\.test"/);
+    // With a subjectAltName, the subject attribute is not a constrained mailbox of its own.
+    const withSan = ncLeaf('nc-legacy-san', '/O=Sealpost/CN=y/emailAddress=y@evil.test', 'email:y@example.org');
+    assert.deepEqual(ncMessages(check(withSan)), []);
+  });
+
+  const utf8Leaf = (name: string, mailbox: string, issuer = ncCa) =>
+    mk(
+      name,
+      '/O=Sealpost/CN=utf8',
+      issuer,
+      `${LEAF}\nsubjectAltName=@alt`,
+      `[alt]\notherName.0=1.3.6.1.5.5.7.8.9;FORMAT:UTF8,UTF8:${mailbox}`,
+    ).cert;
+
+  it('an SmtpUTF8Mailbox is held to rfc822Name constraints, U-labels against A-labels (RFC 8398 §6)', () => {
+    assert.deepEqual(check(utf8Leaf('nc-utf8', '用户@例子.广告')).problems, []);
+    const messages = ncMessages(check(utf8Leaf('nc-utf8-out', '用户@例子.中国')));
+    assert.equal(messages.length, 1);
+    assert.match(messages[0]!, /SmtpUTF8Mailbox "用户@例子\.中国" is outside/);
+  });
+
+  it('a malformed nameConstraints extension is reported, not thrown', () => {
+    const bad = mk('nc-malformed', '/CN=Malformed CA', pki.root, `${CA}\n2.5.29.30=critical,DER:30:03:80:01:00`);
+    const leaf = mk('nc-malformed-leaf', '/CN=z', bad, LEAF).cert;
+    const r = pathValidator.validate({
+      leaf,
+      candidates: [bad.cert],
+      trustAnchors: [root],
+      time: afterIssue(leaf),
+      purpose: 'any',
+    });
+    assert.deepEqual(codes(r), ['MALFORMED']);
+    assert.match(r.problems[0]!.message, /"CN=Malformed CA" has a malformed nameConstraints/);
+  });
+
+  describe('certificate policies', () => {
+    const policyCa = mk(
+      'policy-ca',
+      '/CN=Policy CA',
+      pki.root,
+      `${CA}\ncertificatePolicies=1.2.3.4,1.2.3.5\npolicyConstraints=requireExplicitPolicy:0`,
+    );
+    const policyLeaf = (name: string, policies?: string, issuer = policyCa) =>
+      mk(name, `/CN=${name}`, issuer, `${LEAF}${policies ? `\ncertificatePolicies=${policies}` : ''}`).cert;
+    const run = (leaf: Certificate, issuer: Certificate, extra: Partial<ValidationInput> = {}) =>
+      pathValidator.validate({
+        leaf,
+        candidates: [issuer],
+        trustAnchors: [root],
+        time: afterIssue(leaf),
+        purpose: 'any',
+        ...extra,
+      });
+
+    it('a leaf under a policy its CA asserts is valid, with that policy reported', () => {
+      const r = run(policyLeaf('pol-ok', '1.2.3.4'), policyCa.cert);
+      assert.deepEqual(r.problems, []);
+      assert.deepEqual(r.policies, ['1.2.3.4']);
+    });
+
+    it('requireExplicitPolicy: a leaf with another policy, or none, is refused and told why', () => {
+      const other = run(policyLeaf('pol-other', '1.2.3.9'), policyCa.cert);
+      assert.deepEqual(codes(other), ['POLICY']);
+      assert.match(other.problems[0]!.message, /none of the policies of "CN=pol-other" \(1\.2\.3\.9\)/);
+      assert.match(other.problems[0]!.message, /the CA "CN=Policy CA" requires an explicit policy/);
+      const none = run(policyLeaf('pol-none'), policyCa.cert);
+      assert.deepEqual(codes(none), ['POLICY']);
+      assert.match(none.problems[0]!.message, /"CN=pol-none" has no usable certificatePolicies/);
+    });
+
+    it('user-initial-policy-set: a path valid only for other policies is refused when a policy is required', () => {
+      const leaf = policyLeaf('pol-set', '1.2.3.4');
+      const r = run(leaf, policyCa.cert, { initialPolicySet: ['1.2.3.5'] });
+      assert.deepEqual(codes(r), ['POLICY']);
+      assert.match(r.problems[0]!.message, /among the acceptable ones \(1\.2\.3\.5\)/);
+      assert.deepEqual(run(leaf, policyCa.cert, { initialPolicySet: ['1.2.3.4', '1.2.3.5'] }).policies, ['1.2.3.4']);
+    });
+
+    it('initial-explicit-policy over a path without policies', () => {
+      assert.deepEqual(validate(user('alice')).policies, []);
+      const r = validate(user('alice'), { initialExplicitPolicy: true });
+      assert.deepEqual(codes(r), ['POLICY']);
+      assert.match(r.problems[0]!.message, /your settings require an explicit policy/);
+    });
+
+    it('policyMappings: the leaf policy maps back to the issuer-domain policy; inhibiting mapping refuses it', () => {
+      const mapCa = mk(
+        'map-ca',
+        '/CN=Mapping CA',
+        pki.root,
+        `${CA}\ncertificatePolicies=1.2.3.4\npolicyMappings=1.2.3.4:1.2.3.40\npolicyConstraints=requireExplicitPolicy:0`,
+      );
+      const leaf = policyLeaf('map-leaf', '1.2.3.40', mapCa);
+      const r = run(leaf, mapCa.cert);
+      assert.deepEqual(r.problems, []);
+      assert.deepEqual(r.policies, ['1.2.3.4']);
+      assert.deepEqual(codes(run(leaf, mapCa.cert, { initialPolicyMappingInhibit: true })), ['POLICY']);
+    });
+
+    it('inhibitAnyPolicy: anyPolicy in the leaf no longer counts, a named policy still does', () => {
+      const anyCa = mk(
+        'any-ca',
+        '/CN=Any CA',
+        pki.root,
+        `${CA}\ncertificatePolicies=2.5.29.32.0\ninhibitAnyPolicy=0\npolicyConstraints=requireExplicitPolicy:0`,
+      );
+      assert.deepEqual(codes(run(policyLeaf('any-leaf', '2.5.29.32.0', anyCa), anyCa.cert)), ['POLICY']);
+      assert.deepEqual(run(policyLeaf('any-named', '1.2.3.4', anyCa), anyCa.cert).policies, ['1.2.3.4']);
+    });
+  });
+
+  it('anyExtendedKeyUsage is accepted only when asked for', () => {
+    const leaf = opensslLeaf('any-eku', 'keyUsage=critical,digitalSignature\nextendedKeyUsage=anyExtendedKeyUsage');
+    const time = afterIssue(leaf);
+    const r = validate(leaf, { time });
+    assert.deepEqual(codes(r), ['EXT_KEY_USAGE']);
+    assert.match(r.problems[0]!.message, /accepts only when told to/);
+    assert.deepEqual(validate(leaf, { time, allowAnyExtendedKeyUsage: true }).problems, []);
+  });
+
+  describe('the mailbox check (RFC 8550 §3, RFC 8398 §3)', () => {
+    it('matches a subjectAltName rfc822Name with the domain in any case, the local part exactly', () => {
+      assert.equal(validate(user('alice'), { email: 'alice@EXAMPLE.org' }).valid, true);
+      const r = validate(user('alice'), { email: 'Alice@example.org' });
+      assert.deepEqual(codes(r), ['EMAIL_MISMATCH']);
+      assert.match(r.problems[0]!.message, /not issued to Alice@example\.org: it is issued to "alice@example\.org"/);
+      assert.deepEqual(codes(validate(user('alice'), { email: 'bob@example.org' })), ['EMAIL_MISMATCH']);
+    });
+
+    it('matches the legacy subject emailAddress of a certificate without subjectAltName', () => {
+      assert.deepEqual(validate(user('legacy'), { email: 'legacy@example.org' }).problems, []);
+    });
+
+    it('matches an SmtpUTF8Mailbox with U-labels or A-labels', () => {
+      const leaf = utf8Leaf('mailbox-utf8', '用户@例子.广告');
+      assert.deepEqual(check(leaf, { email: '用户@例子.广告' }).problems, []);
+      assert.deepEqual(check(leaf, { email: `用户@${idnDomain}` }).problems, []);
+      assert.deepEqual(codes(check(leaf, { email: '用戶@例子.广告' })), ['EMAIL_MISMATCH']);
+    });
+
+    it('mailboxesMatch', () => {
+      assert.equal(mailboxesMatch('a@Example.ORG', 'a@example.org'), true);
+      assert.equal(mailboxesMatch('A@example.org', 'a@example.org'), false);
+      assert.equal(mailboxesMatch('x@例子.广告', `x@${idnDomain.toUpperCase()}`), true);
+      assert.equal(mailboxesMatch('no-at-sign', 'no-at-sign'), false);
+      assert.equal(mailboxesMatch('@example.org', '@example.org'), false);
+    });
+  });
+});
+
+describe('pathValidator: revocation', () => {
+  const revokedAt = new Date('2026-01-02T03:04:05Z');
+  const calls: string[] = [];
+  const cn = (c: Certificate) => nameAttribute(c.subject, OID.commonName)[0];
+  const checker =
+    (status: 'good' | 'revoked' | 'unknown'): RevocationChecker =>
+    (cert, issuer) => {
+      calls.push(`${cn(cert)} <- ${cn(issuer)}`);
+      return status === 'revoked'
+        ? { status, source: 'crl', revokedAt, reason: 'keyCompromise', detail: 'Listed on the CRL.' }
+        : { status, detail: status === 'good' ? 'Not listed.' : 'No CRL covers it.' };
+    };
+  const run = (mode: RevocationMode, status: 'good' | 'revoked' | 'unknown' | RevocationChecker) => {
+    calls.length = 0;
+    return validate(user('alice'), {
+      revocation: { mode, check: typeof status === 'function' ? status : checker(status) },
+    });
+  };
+
+  it('checks every certificate but the anchor, each with the issuer the path chose', () => {
+    assert.deepEqual(run('hard-fail', 'good').problems, []);
+    assert.deepEqual(calls, [
+      'alice <- Sealpost Test Intermediate',
+      'Sealpost Test Intermediate <- Sealpost Test Root',
+    ]);
+  });
+
+  it('a revoked certificate is refused with the date and the reason', () => {
+    const r = run('soft-fail', 'revoked');
+    assert.equal(r.valid, false);
+    assert.deepEqual(codes(r), ['REVOKED', 'REVOKED']);
+    assert.match(
+      r.problems[0]!.message,
+      /"emailAddress=alice@example\.org, CN=alice" was revoked on 2026-01-02T03:04:05\.000Z \(reason: keyCompromise\); do not trust it\. Listed on the CRL\./,
+    );
+  });
+
+  it('unknown status: a problem under hard-fail, a warning under soft-fail, not asked when off', () => {
+    const hard = run('hard-fail', 'unknown');
+    assert.equal(hard.valid, false);
+    assert.deepEqual(codes(hard), ['REVOCATION_UNKNOWN', 'REVOCATION_UNKNOWN']);
+    assert.match(
+      hard.problems[0]!.message,
+      /status of the certificate of "emailAddress=alice@example\.org, CN=alice" is unknown\. No CRL covers it\./,
+    );
+    const soft = run('soft-fail', 'unknown');
+    assert.equal(soft.valid, true);
+    assert.deepEqual(soft.problems, []);
+    assert.deepEqual(
+      soft.warnings.map((w) => w.code),
+      ['REVOCATION_UNKNOWN', 'REVOCATION_UNKNOWN'],
+    );
+    const off = run('off', 'revoked');
+    assert.equal(off.valid, true);
+    assert.deepEqual(calls, []);
+  });
+
+  it('a checker that throws a SealpostError counts as unknown', () => {
+    const r = run('hard-fail', () => {
+      throw new SealpostError('CRL_MALFORMED', 'the CRL is truncated');
+    });
+    assert.deepEqual(codes(r), ['REVOCATION_UNKNOWN', 'REVOCATION_UNKNOWN']);
+    assert.match(r.problems[0]!.message, /the CRL is truncated/);
+  });
+});
+
+describe('basicValidator', () => {
+  it('is the RFC 5280 validator under its old name', () => {
+    assert.equal(basicValidator, pathValidator);
   });
 });
