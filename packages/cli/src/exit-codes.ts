@@ -4,6 +4,7 @@ import type { ErrorCode, MessageStatus } from '@sealpost/core';
 export const EXIT = {
   OK: 0,
   BAD_SIGNATURE: 1,
+  LINT_ERRORS: 1,
   USAGE: 2,
   UNTRUSTED: 3,
   SENDER_MISMATCH: 4,
@@ -20,7 +21,8 @@ export const EXIT = {
 
 export const EXIT_HELP = `Exit statuses:
   0  success (verify: fully signed, trusted chain, sender matches)
-  1  bad signature            2  usage error
+  1  bad signature / cert lint found errors
+  2  usage error
   3  untrusted certificate    4  sender does not match the signer
   5  only partly signed       6  not signed / not S/MIME / still encrypted
   7  malformed input          8  decryption failed

@@ -2,16 +2,18 @@
 import { parseArgs } from 'node:util';
 import { isSealpostError } from '@sealpost/core';
 import type { Command } from './command.ts';
+import { cert } from './commands/cert.ts';
 import { decrypt } from './commands/decrypt.ts';
 import { demo } from './commands/demo.ts';
 import { encrypt } from './commands/encrypt.ts';
 import { inspect } from './commands/inspect.ts';
+import { p12 } from './commands/p12.ts';
 import { sign } from './commands/sign.ts';
 import { verify } from './commands/verify.ts';
 import { EXIT, EXIT_HELP, exitForError } from './exit-codes.ts';
 import { type Io, IoError, UsageError } from './io.ts';
 
-export const COMMANDS: Command[] = [sign, verify, encrypt, decrypt, inspect, demo];
+export const COMMANDS: Command[] = [sign, verify, encrypt, decrypt, inspect, cert, p12, demo];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,18 +1,26 @@
-import { type VerifyReport, verifyMessage, verifyMessageStream } from '@sealpost/core';
+import {
+  type Certificate,
+  isSignatureLayer,
+  type VerifyReport,
+  verifyMessage,
+  verifyMessageStream,
+} from '@sealpost/core';
 import { type Command, IO_OPTIONS, PASSWORD_HELP, PASSWORD_OPTIONS, str, strings } from '../command.ts';
 import { EXIT_HELP, exitForStatus } from '../exit-codes.ts';
-import { inputChunks, loadCertificates, readInput, UsageError, writeOutput } from '../io.ts';
+import { type Input, inputChunks, loadCertificates, readInput, UsageError, writeOutput } from '../io.ts';
 import { printJson, reportForJson } from '../report.ts';
+import { gatherFor, REVOCATION_HELP, REVOCATION_OPTIONS, revocationSettings, validatorWith } from '../revocation.ts';
 import { decryptionKeys, KEY_PAIR_HELP } from './keys.ts';
 
 export const verify: Command = {
   name: 'verify',
   summary: 'verify a signed message: signatures, chains, sender and coverage',
   usage:
-    'sealpost verify --trust CA.pem [--trust ...] [--intermediates PEM] [--sender ADDRESS] [--json] [--out CONTENT]',
+    'sealpost verify --trust CA.pem [--trust ...] [--intermediates PEM] [--crl FILE]... [--revocation hard-fail|soft-fail|off] [--offline] [--at ISO-TIME] [--sender ADDRESS] [--json] [--out CONTENT]',
   options: {
     ...IO_OPTIONS,
     ...PASSWORD_OPTIONS,
+    ...REVOCATION_OPTIONS,
     trust: { type: 'string', multiple: true },
     intermediates: { type: 'string', multiple: true },
     sender: { type: 'string' },
@@ -29,6 +37,7 @@ export const verify: Command = {
       --at ISO-TIME       validate certificates at this time instead of now (archived mail,
                           fixtures); never the sender's signingTime
       --allow-legacy      accept SHA-1/MD5 signatures of old mail (reported as legacy)
+${REVOCATION_HELP}
 ${KEY_PAIR_HELP}
       --json              print the full report as JSON on standard output
   -i, --in FILE           read the message from FILE (default: standard input)
@@ -57,18 +66,41 @@ Example:
       keys: await decryptionKeys(v, io),
       allowLegacy: v['allow-legacy'] === true,
     };
-    const input = await readInput(str(v.in), io);
-    const report: VerifyReport =
-      input.kind === 'buffer'
-        ? verifyMessage(input.data, options)
-        : await verifyMessageStream(inputChunks(input), options);
-    if (v.json) printJson(io, reportForJson(report));
+    const settings = revocationSettings(v, time);
+    const inPath = str(v.in);
+    const input = await readInput(inPath, io);
+    if (input.kind === 'stream' && (inPath === undefined || inPath === '-') && settings.mode !== 'off') {
+      // Revocation needs a second pass over the message, and standard input cannot be read twice.
+      throw new UsageError('standard input over 32 MiB cannot be read twice: use --in FILE, or --revocation off');
+    }
+    let report = await verifyInput(input, options);
+    // Revocation data is gathered for the chains the first pass found, then the message is verified again.
+    const revocation = await gatherFor(signerChains(report), settings, options.allowLegacy);
+    if (revocation) {
+      const again = input.kind === 'buffer' ? input : await readInput(inPath, io);
+      report = await verifyInput(again, { ...options, validator: validatorWith(revocation.policy) });
+      if (!v.json) for (const note of revocation.notes) io.stderr.write(`revocation: ${note}\n`);
+    }
+    if (v.json) printJson(io, { ...(reportForJson(report) as object), revocationNotes: revocation?.notes ?? [] });
     else io.stderr.write(`${humanReport(report)}\n`);
     const outPath = str(v.out);
     if (outPath !== undefined && report.status === 'signed') await writeOutput(outPath, report.content, io);
     return exitForStatus(report.status);
   },
 };
+
+type Options = Parameters<typeof verifyMessage>[1];
+
+/** Verifies a buffered or streamed message. */
+async function verifyInput(input: Input, options: Options): Promise<VerifyReport> {
+  return input.kind === 'buffer'
+    ? verifyMessage(input.data, options)
+    : await verifyMessageStream(inputChunks(input), options);
+}
+
+function signerChains(report: VerifyReport): Certificate[][] {
+  return report.layers.filter(isSignatureLayer).flatMap((l) => l.signers.map((s) => s.certificates));
+}
 
 function humanReport(r: VerifyReport): string {
   const lines = [`${r.status === 'signed' ? 'OK' : 'FAILED'}: ${r.status} — ${r.reason}`];
@@ -82,6 +114,7 @@ function humanReport(r: VerifyReport): string {
         lines.push(`    signer ${s.index + 1}: ${s.status} — ${who}, ${s.signatureAlgorithm}/${s.digestAlgorithm}`);
         for (const c of s.checks.filter((c) => !c.ok)) lines.push(`      ${c.name}: ${c.detail}`);
         for (const p of s.chain.problems) lines.push(`      chain: ${p.message}`);
+        for (const w of s.chain.warnings) lines.push(`      warning: ${w.message}`);
       }
     } else {
       lines.push(

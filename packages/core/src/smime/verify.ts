@@ -46,7 +46,13 @@ export interface SignerReport {
   status: SignerStatus;
   certificate?: CertificateSummary;
   checks: SignerCheck[];
-  chain: { valid: boolean; certificates: CertificateSummary[]; problems: ValidationProblem[] };
+  chain: {
+    valid: boolean;
+    certificates: CertificateSummary[];
+    problems: ValidationProblem[];
+    /** Findings that do not fail the chain, e.g. revocation status unknown under soft-fail. */
+    warnings: ValidationProblem[];
+  };
   digestAlgorithm: string;
   signatureAlgorithm: string;
   signingTime?: string;
@@ -218,6 +224,7 @@ export function signerReports(
         valid: chainResult?.valid ?? false,
         certificates: (chainResult?.chain ?? []).map(summarizeCertificate),
         problems: chainResult?.problems ?? [],
+        warnings: chainResult?.warnings ?? [],
       },
       digestAlgorithm: r.digestAlgorithm,
       signatureAlgorithm: r.signatureAlgorithm,
