@@ -213,7 +213,9 @@ function decodeExtension(cert: Certificate, oid: string, der: Uint8Array): strin
         return parseCertificatePolicies(der).join(', ');
       case OID.crlDistributionPoints:
         return crlDistributionPoints(cert)
-          .flatMap((dp) => (dp.name?.fullName ?? []).map((gn) => (gn.kind === 'uri' ? gn.value : gn.kind)))
+          .flatMap((dp) =>
+            (dp.name?.fullName ?? []).map((gn) => (gn.type === 'uniformResourceIdentifier' ? gn.value : gn.type)),
+          )
           .join(', ');
       case OID.authorityInfoAccess: {
         const aia = authorityInfoAccess(cert);
@@ -227,24 +229,6 @@ function decodeExtension(cert: Certificate, oid: string, der: Uint8Array): strin
   }
 }
 
-function keyDescription(cert: Certificate): string {
-  const k = cert.publicKeyInfo;
-  const label: Record<string, string> = {
-    rsa: 'RSA',
-    'rsa-pss': 'RSA-PSS',
-    ec: 'EC',
-    ed25519: 'Ed25519',
-    ed448: 'Ed448',
-    x25519: 'X25519',
-    x448: 'X448',
-    dsa: 'DSA',
-    dh: 'DH',
-  };
-  const name = label[k.kind] ?? oidName(k.algorithm.oid);
-  if (k.kind === 'ec') return `EC ${k.curve ? oidName(k.curve) : 'unnamed curve'} (${k.bits} bits)`;
-  return k.bits > 0 ? `${name} ${k.bits} bits` : name;
-}
-
 function summarize(cert: Certificate) {
   const c = classifyCertificate(cert);
   return {
@@ -253,7 +237,7 @@ function summarize(cert: Certificate) {
     smime: c.smime,
     purpose: c.purpose,
     reasons: c.reasons,
-    key: keyDescription(cert),
+    key: cert.keyDescription,
     notBefore: cert.notBefore.toISOString(),
     notAfter: cert.notAfter.toISOString(),
     issuer: nameToString(cert.issuer),

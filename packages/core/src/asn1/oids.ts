@@ -86,6 +86,22 @@ export const OID = {
   extKeyUsage: '2.5.29.37',
   inhibitAnyPolicy: '2.5.29.54',
   authorityInfoAccess: '1.3.6.1.5.5.7.1.1',
+  freshestCRL: '2.5.29.46',
+  anyPolicy: '2.5.29.32.0',
+  // Access methods in authorityInfoAccess (RFC 5280 §4.2.2.1)
+  ocsp: '1.3.6.1.5.5.7.48.1',
+  caIssuers: '1.3.6.1.5.5.7.48.2',
+  // CRL and CRL entry extensions (RFC 5280 §5.2, §5.3)
+  cRLNumber: '2.5.29.20',
+  reasonCode: '2.5.29.21',
+  invalidityDate: '2.5.29.24',
+  deltaCRLIndicator: '2.5.29.27',
+  issuingDistributionPoint: '2.5.29.28',
+  certificateIssuer: '2.5.29.29',
+  // OCSP (RFC 6960 §4.2.1, §4.4.1, §4.2.2.2.1)
+  ocspBasic: '1.3.6.1.5.5.7.48.1.1',
+  ocspNonce: '1.3.6.1.5.5.7.48.1.2',
+  ocspNoCheck: '1.3.6.1.5.5.7.48.1.5',
   // Extended key usages
   anyExtendedKeyUsage: '2.5.29.37.0',
   emailProtection: '1.3.6.1.5.5.7.3.4',

@@ -5,22 +5,27 @@
  * are searched for complete CRLs that cover the certificate (issuer, distribution point, user/CA
  * scope, reasons), each combined with its newest applicable delta CRL, until all reasons are covered.
  *
- * A CRL may be signed by the CA itself, or by another certificate (a separate CRL key, or the issuer
- * of an indirect CRL) taken from `certificates`: that certificate must be issued by the CA's own key or
- * by the key that issued the CA, must be valid, allowed to sign CRLs, and not revoked (checked here
- * with the same data, to a bounded depth). Its path is not otherwise validated: no policy or name
- * constraint processing happens for it.
+ * A CRL may be signed by the CA itself, or by another certificate taken from `certificates`, which
+ * must be valid and allowed to sign CRLs, and either
+ * - hold the key that issued the CA (§6.3.3 (f)): the CRLs of a self-issued (key rollover) CA
+ *   certificate are often signed by the other key of the pair; that key is the next one up the path,
+ *   whose status the validator checks itself; or
+ * - be issued by the CA's own key or by the key that issued the CA (a separate CRL key, or the issuer
+ *   of an indirect CRL), and not be revoked (checked here with the same data, to a bounded depth).
+ * The CRL signer's path is not otherwise validated: no policy or name constraint processing happens
+ * for it.
  */
-import { SealpostError } from '../errors.ts';
+import type { KeyObject } from 'node:crypto';
+import { fail, SealpostError } from '../errors.ts';
 import type { Certificate } from '../x509/certificate.ts';
 import {
   ALL_REASONS,
   anyNameMatches,
   crlDistributionPoints,
   type DistributionPoint,
-  type GeneralName,
   resolveDistributionPointName,
 } from '../x509/distribution.ts';
+import { directoryNames } from '../x509/general-name.ts';
 import { type Name, namesEqual, nameToString } from '../x509/name.ts';
 import { verifySignature } from '../x509/signature.ts';
 import { type Crl, type CrlEntry, crlCurrentAt, nameKey, parseCrl, serialContent, verifyCrlSignature } from './crl.ts';
@@ -42,6 +47,17 @@ export interface RevocationData {
   certificates?: Certificate[];
   /** Accept SHA-1/MD5 signatures on CRLs and OCSP responses (old mail). */
   allowLegacy?: boolean;
+}
+
+/** One status question, and how deep in the checking of CRL signers and OCSP responders it is asked. */
+interface Query {
+  cert: Certificate;
+  /** The issuer the path builder chose. */
+  issuer: Certificate;
+  time: Date;
+  depth: number;
+  /** CRL signers whose own status is being checked further up. */
+  busy: Set<string>;
 }
 
 /** How deep the status of a CRL signer or OCSP responder is itself checked. */
@@ -105,7 +121,7 @@ class Checker {
 
   readonly check: RevocationChecker = (certificate, issuer, time) => {
     try {
-      return this.#status(certificate, issuer, time, 0, new Set());
+      return this.#status({ cert: certificate, issuer, time, depth: 0, busy: new Set() });
     } catch (e) {
       // Extensions are decoded on demand, so a malformed certificate surfaces here.
       if (!(e instanceof SealpostError)) throw e;
@@ -113,25 +129,19 @@ class Checker {
     }
   };
 
-  #status(cert: Certificate, issuer: Certificate, time: Date, depth: number, busy: Set<string>): RevocationStatus {
+  #status(q: Query): RevocationStatus {
     const notes: string[] = [];
-    const ocsp = this.#ocspStatus(cert, issuer, time, depth, busy, notes);
+    const ocsp = this.#ocspStatus(q, notes);
     if (ocsp) return ocsp;
-    const crl = this.#crlStatus(cert, issuer, time, depth, busy, notes);
+    const crl = this.#crlStatus(q, notes);
     if (crl.status !== 'unknown') return crl;
     if (this.#unreadable > 0) notes.push(`${this.#unreadable} unreadable CRLs or OCSP responses were ignored`);
     const unique = [...new Set(notes)].slice(0, MAX_PROBLEMS);
     return { status: 'unknown', detail: `${crl.detail}${unique.length ? ` (${unique.join('; ')})` : ''}.` };
   }
 
-  #ocspStatus(
-    cert: Certificate,
-    issuer: Certificate,
-    time: Date,
-    depth: number,
-    busy: Set<string>,
-    notes: string[],
-  ): RevocationStatus | undefined {
+  #ocspStatus(q: Query, notes: string[]): RevocationStatus | undefined {
+    const { cert, issuer, time } = q;
     for (const basic of this.#ocsp) {
       const single = findSingleResponse(basic, cert, issuer);
       if (!single) continue;
@@ -151,10 +161,10 @@ class Checker {
         notes.push(signer.reason);
         continue;
       }
-      if (signer.delegated && !signer.noCheck && depth < MAX_DEPTH) {
+      if (signer.delegated && !signer.noCheck && q.depth < MAX_DEPTH) {
         // §4.2.2.2.1: without id-pkix-ocsp-nocheck the responder certificate may itself be revoked;
         // only CRLs are consulted for it, so OCSP never recurses into OCSP.
-        const r = this.#crlStatus(signer.signer, issuer, time, depth + 1, busy, []);
+        const r = this.#crlStatus({ ...q, cert: signer.signer, depth: q.depth + 1 }, []);
         if (r.status === 'revoked') {
           notes.push('the OCSP responder certificate is revoked');
           continue;
@@ -179,14 +189,8 @@ class Checker {
     return undefined;
   }
 
-  #crlStatus(
-    cert: Certificate,
-    issuer: Certificate,
-    time: Date,
-    depth: number,
-    busy: Set<string>,
-    notes: string[],
-  ): RevocationStatus {
+  #crlStatus(q: Query, notes: string[]): RevocationStatus {
+    const { cert, time } = q;
     const isCa = cert.basicConstraints?.ca === true;
     const listed = crlDistributionPoints(cert);
     // §6.3.3: without the extension, one distribution point with the certificate issuer as CRL issuer.
@@ -194,10 +198,8 @@ class Checker {
     let covered = 0;
     let seen = 0;
     for (const dp of points) {
-      const crlIssuers = dp.crlIssuer
-        ? dp.crlIssuer.filter((g): g is Extract<GeneralName, { kind: 'directory' }> => g.kind === 'directory')
-        : [{ kind: 'directory' as const, name: cert.issuer }];
-      for (const { name } of crlIssuers) {
+      const crlIssuers = dp.crlIssuer ? directoryNames(dp.crlIssuer) : [cert.issuer];
+      for (const name of crlIssuers) {
         for (const crl of this.#bases.get(nameKey(name)) ?? []) {
           if ((covered & ALL_REASONS) === ALL_REASONS) break;
           seen++;
@@ -215,7 +217,7 @@ class Checker {
             notes.push(`${label} ${usable}`);
             continue;
           }
-          const signer = this.#crlSigner(crl, cert, issuer, time, depth, busy);
+          const signer = this.#crlSigner(crl, q);
           if (typeof signer === 'string') {
             notes.push(`${label}: ${signer}`);
             continue;
@@ -292,7 +294,7 @@ class Checker {
     let ok = this.#signatures.get(key);
     if (ok === undefined) {
       try {
-        ok = verifyCrlSignature(crl, signer.publicKey, this.#allowLegacy);
+        ok = verifyCrlSignature(crl, this.#keyOf(signer), this.#allowLegacy);
       } catch (e) {
         if (!(e instanceof SealpostError)) throw e;
         ok = false;
@@ -306,14 +308,8 @@ class Checker {
    * The certificate that signed the CRL (§6.3.3 (f)), or why none can be trusted to. Candidates are
    * the CA, then the given certificates named like the CRL issuer, narrowed by the CRL's AKI.
    */
-  #crlSigner(
-    crl: Crl,
-    cert: Certificate,
-    issuer: Certificate,
-    time: Date,
-    depth: number,
-    busy: Set<string>,
-  ): Certificate | string {
+  #crlSigner(crl: Crl, q: Query): Certificate | string {
+    const issuer = q.issuer;
     const candidates: Certificate[] = [];
     if (namesEqual(issuer.subject, crl.issuer)) candidates.push(issuer);
     for (const c of this.#bySubject.get(nameKey(crl.issuer)) ?? []) {
@@ -334,8 +330,8 @@ class Checker {
       }
       // A signer whose own status is being checked one level up may vouch for itself here: an
       // indirect CRL issuer's certificate may be covered by its own CRL (PKITS 4.14.30).
-      if (c !== issuer && !busy.has(c.fingerprintSha256)) {
-        const why = this.#authorized(c, cert, issuer, time, depth, busy);
+      if (c !== issuer && !q.busy.has(c.fingerprintSha256)) {
+        const why = this.#authorized(c, q);
         if (why) {
           problem = why;
           continue;
@@ -347,37 +343,50 @@ class Checker {
   }
 
   /** Why a CRL signer other than the CA cannot be trusted for the CA's certificates, or undefined. */
-  #authorized(
-    signer: Certificate,
-    cert: Certificate,
-    issuer: Certificate,
-    time: Date,
-    depth: number,
-    busy: Set<string>,
-  ): string | undefined {
+  #authorized(signer: Certificate, q: Query): string | undefined {
+    const { cert, issuer, time, depth, busy } = q;
     const who = `the CRL signer "${nameOf(signer.subject)}"`;
     if (time.getTime() < signer.notBefore.getTime() || time.getTime() > signer.notAfter.getTime()) {
       return `${who} is not valid at the validation time`;
     }
+    // The key that issued the CA: its certificate is next up the path, and the validator checks it.
+    if (this.#issued(signer, issuer)) return undefined;
     // The authority that vouches for the signer: the CA itself, or whoever issued the CA.
     const authorities = [issuer, ...(this.#bySubject.get(nameKey(issuer.issuer)) ?? [])].filter(
       (a) => a === issuer || this.#issued(a, issuer),
     );
     const authority = authorities.find((a) => this.#issued(a, signer));
-    if (!authority) return `${who} is not issued by the CA or by the CA's issuer`;
+    if (!authority) return `${who} neither issued the CA nor is issued by the CA or by the CA's issuer`;
     if (depth >= MAX_DEPTH) {
       return `the revocation status of ${who} cannot be checked (too deep)`;
     }
     if (signer.fingerprintSha256 === cert.fingerprintSha256) return `${who} would vouch for itself`;
     busy.add(signer.fingerprintSha256);
     try {
-      const s = this.#status(signer, authority, time, depth + 1, busy);
+      const s = this.#status({ cert: signer, issuer: authority, time, depth: depth + 1, busy });
       if (s.status === 'revoked') return `${who} is revoked`;
       if (s.status === 'unknown') return `the revocation status of ${who} is unknown`;
       return undefined;
     } finally {
       busy.delete(signer.fingerprintSha256);
     }
+  }
+
+  /**
+   * A signer's public key. A DSA key without domain parameters takes them from a given certificate
+   * that issued it (RFC 5280 §6.1.4 (f), PKITS 4.1.5); one level up, as DSA CAs rarely chain further.
+   */
+  #keyOf(signer: Certificate): KeyObject {
+    const info = signer.publicKeyInfo;
+    if (info.kind !== 'dsa' || info.algorithm.params !== undefined) return signer.publicKey;
+    for (const parent of this.#bySubject.get(nameKey(signer.issuer)) ?? []) {
+      const params = parent.publicKeyInfo.kind === 'dsa' ? parent.publicKeyInfo.algorithm.params : undefined;
+      if (params && this.#issued(parent, signer)) return signer.publicKeyWithDsaParameters(params.raw);
+    }
+    fail(
+      'KEY_MALFORMED',
+      `the DSA key of "${nameOf(signer.subject)}" inherits its parameters, but no certificate that issued it is available`,
+    );
   }
 
   /** Whether `parent`'s key signed `child` and the names chain. */
@@ -387,7 +396,7 @@ class Checker {
     let ok = this.#signatures.get(key);
     if (ok === undefined) {
       try {
-        ok = verifySignature(child.signatureAlgorithm, parent.publicKey, child.tbs, child.signature, {
+        ok = verifySignature(child.signatureAlgorithm, this.#keyOf(parent), child.tbs, child.signature, {
           allowLegacy: this.#allowLegacy,
         });
       } catch (e) {
@@ -411,7 +420,7 @@ function scopeProblem(crl: Crl, cert: Certificate, isCa: boolean, dp: Distributi
   if (idp.distributionPoint) {
     const idpNames = resolveDistributionPointName(idp.distributionPoint, crl.issuer);
     if (dp.name) {
-      const dpIssuer = dp.crlIssuer?.find((g) => g.kind === 'directory')?.name ?? cert.issuer;
+      const dpIssuer = directoryNames(dp.crlIssuer ?? [])[0] ?? cert.issuer;
       if (!anyNameMatches(idpNames, resolveDistributionPointName(dp.name, dpIssuer))) {
         return "is for another distribution point than the certificate's";
       }

@@ -20,54 +20,31 @@
  * decoder's element budget bounds one entry, not the whole list, and memory stays at the map.
  */
 import type { KeyObject } from 'node:crypto';
-import {
-  type Asn1,
-  decode,
-  readBoolean,
-  readInteger,
-  readOctetString,
-  readOid,
-  readSmallInt,
-  readTime,
-} from '../asn1/der.ts';
+import { type Asn1, decode, readInteger, readSmallInt, readTime } from '../asn1/der.ts';
 import { OID } from '../asn1/oids.ts';
 import { fail, SealpostError } from '../errors.ts';
 import { isPem, pemDecodeAll } from '../util/pem.ts';
 import { type AlgorithmIdentifier, parseAlgorithmIdentifier } from '../x509/algorithm.ts';
 import type { Certificate } from '../x509/certificate.ts';
-import {
-  type DistributionPointName,
-  parseDistributionPointName,
-  parseGeneralNames,
-  parseReasonFlags,
-} from '../x509/distribution.ts';
+import { type DistributionPointName, parseDistributionPointName, parseReasonFlags } from '../x509/distribution.ts';
+import { directoryNames, parseGeneralNames } from '../x509/general-name.ts';
 import { type Name, namesEqual, parseName } from '../x509/name.ts';
 import { verifySignature } from '../x509/signature.ts';
+import { parseExtensionList } from './extensions.ts';
 import type { RevocationReason } from './types.ts';
-
-/** CRL and CRL entry extensions (RFC 5280 §5.2, §5.3). */
-export const CRL_OID = {
-  cRLNumber: '2.5.29.20',
-  reasonCode: '2.5.29.21',
-  invalidityDate: '2.5.29.24',
-  deltaCRLIndicator: '2.5.29.27',
-  issuingDistributionPoint: '2.5.29.28',
-  certificateIssuer: '2.5.29.29',
-  freshestCRL: '2.5.29.46',
-} as const;
 
 /** CRL extensions this parser understands; a critical one outside this set makes the CRL unusable. */
 const KNOWN_CRL_EXTENSIONS = new Set<string>([
   OID.authorityKeyIdentifier,
-  CRL_OID.cRLNumber,
-  CRL_OID.deltaCRLIndicator,
-  CRL_OID.issuingDistributionPoint,
-  CRL_OID.freshestCRL,
+  OID.cRLNumber,
+  OID.deltaCRLIndicator,
+  OID.issuingDistributionPoint,
+  OID.freshestCRL,
   OID.issuerAltName,
   OID.authorityInfoAccess,
 ]);
 
-const KNOWN_ENTRY_EXTENSIONS = new Set<string>([CRL_OID.reasonCode, CRL_OID.invalidityDate, CRL_OID.certificateIssuer]);
+const KNOWN_ENTRY_EXTENSIONS = new Set<string>([OID.reasonCode, OID.invalidityDate, OID.certificateIssuer]);
 
 /** CRLReason codes (§5.3.1); 7 is not used. */
 const REASONS: (RevocationReason | undefined)[] = [
@@ -231,21 +208,7 @@ interface ParsedExtension {
 
 /** Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension, each value decoded. */
 function parseExtensions(list: Asn1): ParsedExtension[] {
-  if (!list.is(0x30) || list.children.length === 0) fail('CRL_MALFORMED', 'malformed Extensions');
-  const seen = new Set<string>();
-  return list.children.map((ext) => {
-    if (!ext.is(0x30) || ext.children.length < 2 || ext.children.length > 3) fail('CRL_MALFORMED', 'bad Extension');
-    const oid = readOid(ext.child(0));
-    if (seen.has(oid)) fail('CRL_MALFORMED', `extension ${oid} appears twice`);
-    seen.add(oid);
-    let critical = false;
-    if (ext.children.length === 3) {
-      critical = readBoolean(ext.child(1));
-      // DER: a DEFAULT value is never encoded (X.690 §11.5).
-      if (!critical) fail('CRL_MALFORMED', 'critical FALSE must be omitted in DER');
-    }
-    return { oid, critical, value: decode(readOctetString(ext.child(ext.children.length - 1))) };
-  });
+  return parseExtensionList(list, (what) => fail('CRL_MALFORMED', what)).map((e) => ({ ...e, value: decode(e.value) }));
 }
 
 function nonNegative(v: Asn1, what: string): bigint {
@@ -253,6 +216,14 @@ function nonNegative(v: Asn1, what: string): bigint {
   if (n < 0n) fail('CRL_MALFORMED', `negative ${what}`);
   return n;
 }
+
+/** The BOOLEAN fields of the IssuingDistributionPoint, by context tag. */
+const IDP_FLAGS = {
+  1: 'onlyContainsUserCerts',
+  2: 'onlyContainsCACerts',
+  4: 'indirectCRL',
+  5: 'onlyContainsAttributeCerts',
+} as const;
 
 function parseIdp(value: Asn1): IssuingDistributionPoint {
   if (!value.is(0x30)) fail('CRL_MALFORMED', 'malformed issuingDistributionPoint');
@@ -274,25 +245,13 @@ function parseIdp(value: Asn1): IssuingDistributionPoint {
   for (const f of value.children) {
     if (f.cls !== 2 || f.tagNumber <= last || f.tagNumber > 5) fail('CRL_MALFORMED', 'bad issuingDistributionPoint');
     last = f.tagNumber;
-    switch (f.tagNumber) {
-      case 0:
-        if (!f.constructed || f.children.length !== 1) fail('CRL_MALFORMED', 'bad distributionPoint in the IDP');
-        idp.distributionPoint = parseDistributionPointName(f.child(0));
-        break;
-      case 1:
-        idp.onlyContainsUserCerts = flag(f);
-        break;
-      case 2:
-        idp.onlyContainsCACerts = flag(f);
-        break;
-      case 3:
-        idp.onlySomeReasons = parseReasonFlags(f);
-        break;
-      case 4:
-        idp.indirectCRL = flag(f);
-        break;
-      default:
-        idp.onlyContainsAttributeCerts = flag(f);
+    if (f.tagNumber === 0) {
+      if (!f.constructed || f.children.length !== 1) fail('CRL_MALFORMED', 'bad distributionPoint in the IDP');
+      idp.distributionPoint = parseDistributionPointName(f.child(0));
+    } else if (f.tagNumber === 3) {
+      idp.onlySomeReasons = parseReasonFlags(f);
+    } else {
+      idp[IDP_FLAGS[f.tagNumber as keyof typeof IDP_FLAGS]] = flag(f);
     }
   }
   // §5.2.5: at most one of the three "only contains" flags.
@@ -384,13 +343,13 @@ function parse(input: Uint8Array): Crl {
     for (const ext of parseExtensions(exts.child(0))) {
       if (ext.critical && !KNOWN_CRL_EXTENSIONS.has(ext.oid)) critical ??= ext.oid;
       switch (ext.oid) {
-        case CRL_OID.cRLNumber:
+        case OID.cRLNumber:
           crl.crlNumber = nonNegative(ext.value, 'cRLNumber');
           break;
-        case CRL_OID.deltaCRLIndicator:
+        case OID.deltaCRLIndicator:
           crl.deltaBase = nonNegative(ext.value, 'BaseCRLNumber');
           break;
-        case CRL_OID.issuingDistributionPoint:
+        case OID.issuingDistributionPoint:
           crl.issuingDistributionPoint = parseIdp(ext.value);
           break;
         case OID.authorityKeyIdentifier: {
@@ -420,19 +379,18 @@ function parse(input: Uint8Array): Crl {
         if (version !== 2) fail('CRL_MALFORMED', 'a v1 CRL carries entry extensions');
         for (const ext of parseExtensions(entry.child(2))) {
           if (ext.critical && !KNOWN_ENTRY_EXTENSIONS.has(ext.oid)) critical ??= ext.oid;
-          if (ext.oid === CRL_OID.reasonCode) {
+          if (ext.oid === OID.reasonCode) {
             const code = readEnumerated(ext.value);
             const reason = reasonFromCode(code);
             if (reason === undefined) fail('CRL_MALFORMED', `unknown CRL reason code ${code}`);
             e.reason = reason;
-          } else if (ext.oid === CRL_OID.invalidityDate) {
+          } else if (ext.oid === OID.invalidityDate) {
             if (!ext.value.is(0x18)) fail('CRL_MALFORMED', 'invalidityDate must be GeneralizedTime');
             e.invalidityDate = readTime(ext.value);
-          } else if (ext.oid === CRL_OID.certificateIssuer) {
-            if (!ext.value.is(0x30)) fail('CRL_MALFORMED', 'malformed certificateIssuer');
-            const dir = parseGeneralNames(ext.value).find((g) => g.kind === 'directory');
+          } else if (ext.oid === OID.certificateIssuer) {
+            const [dir] = directoryNames(parseGeneralNames(ext.value));
             if (!dir) fail('CRL_MALFORMED', 'certificateIssuer without a directory name');
-            entryIssuer = namesEqual(dir.name, issuer) ? undefined : nameKey(dir.name);
+            entryIssuer = namesEqual(dir, issuer) ? undefined : nameKey(dir);
           }
         }
       }

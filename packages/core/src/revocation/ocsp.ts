@@ -11,16 +11,7 @@
  *       issuerKeyHash OCTET STRING, serialNumber CertificateSerialNumber }
  */
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  type Asn1,
-  decode,
-  readBitString,
-  readBoolean,
-  readOctetString,
-  readOid,
-  readSmallInt,
-  readTime,
-} from '../asn1/der.ts';
+import { type Asn1, decode, readBitString, readOctetString, readOid, readSmallInt, readTime } from '../asn1/der.ts';
 import { algorithm, explicit, octets, oid, seq, tlv } from '../asn1/encode.ts';
 import { OID } from '../asn1/oids.ts';
 import { fail, SealpostError } from '../errors.ts';
@@ -29,13 +20,8 @@ import { Certificate } from '../x509/certificate.ts';
 import { type Name, namesEqual, parseName } from '../x509/name.ts';
 import { HASH_OIDS, type HashName, hashFromOid, verifySignature } from '../x509/signature.ts';
 import { readEnumerated, reasonFromCode, serialContent } from './crl.ts';
+import { parseExtensionList } from './extensions.ts';
 import type { RevocationReason } from './types.ts';
-
-export const OCSP_OID = {
-  basic: '1.3.6.1.5.5.7.48.1.1',
-  nonce: '1.3.6.1.5.5.7.48.1.2',
-  noCheck: '1.3.6.1.5.5.7.48.1.5',
-} as const;
 
 export interface CertId {
   hash: HashName;
@@ -103,7 +89,7 @@ export function buildOcspRequest(
   }
   const requests = items.map(({ certificate, issuer }) => seq(encodeCertId(certIdFor(certificate, issuer, hash))));
   const fields = [seq(...requests)];
-  if (nonce !== undefined) fields.push(explicit(2, seq(seq(oid(OCSP_OID.nonce), octets(octets(nonce))))));
+  if (nonce !== undefined) fields.push(explicit(2, seq(seq(oid(OID.ocspNonce), octets(octets(nonce))))));
   const der = seq(seq(...fields));
   return nonce === undefined ? { der } : { der, nonce };
 }
@@ -186,7 +172,7 @@ export function parseOcspResponse(der: Uint8Array): OcspResponse {
     const inner = rb.child(0);
     if (!inner.is(0x30) || inner.children.length !== 2) bad('malformed ResponseBytes');
     const type = readOid(inner.child(0));
-    if (type !== OCSP_OID.basic) bad(`response type ${type} is not id-pkix-ocsp-basic`);
+    if (type !== OID.ocspBasic) bad(`response type ${type} is not id-pkix-ocsp-basic`);
     return { status, basic: parseBasic(decode(readOctetString(inner.child(1)), { maxDepth: 32 })) };
   } catch (e) {
     if (e instanceof SealpostError && e.code !== 'OCSP_MALFORMED') {
@@ -266,8 +252,8 @@ function parseBasic(el: Asn1): BasicOcspResponse {
   if (extEl?.isContext(1)) {
     i++;
     if (!extEl.constructed || extEl.children.length !== 1) bad('malformed responseExtensions');
-    for (const ext of parseExtensions(extEl.child(0))) {
-      if (ext.oid === OCSP_OID.nonce) {
+    for (const ext of parseExtensionList(extEl.child(0), bad)) {
+      if (ext.oid === OID.ocspNonce) {
         // RFC 8954 §2.1: Nonce ::= OCTET STRING; some responders put the bare bytes in extnValue.
         let nonce = ext.value;
         try {
@@ -285,19 +271,6 @@ function parseBasic(el: Asn1): BasicOcspResponse {
   if (i !== f.length) bad('unexpected field in ResponseData');
   if (unsupportedCritical !== undefined) out.unsupportedCritical = unsupportedCritical;
   return out;
-}
-
-function parseExtensions(list: Asn1): { oid: string; critical: boolean; value: Uint8Array }[] {
-  if (!list.is(0x30) || list.children.length === 0) bad('malformed Extensions');
-  const seen = new Set<string>();
-  return list.children.map((ext) => {
-    if (!ext.is(0x30) || ext.children.length < 2 || ext.children.length > 3) bad('malformed Extension');
-    const o = readOid(ext.child(0));
-    if (seen.has(o)) bad(`extension ${o} appears twice`);
-    seen.add(o);
-    const critical = ext.children.length === 3 && readBoolean(ext.child(1));
-    return { oid: o, critical, value: readOctetString(ext.child(ext.children.length - 1)) };
-  });
 }
 
 /**
@@ -359,7 +332,7 @@ function parseSingle(el: Asn1): { single: OcspSingleResponse; critical?: string 
   const ex = el.children[i];
   if (ex?.isContext(1)) {
     if (!ex.constructed || ex.children.length !== 1) bad('malformed singleExtensions');
-    critical = parseExtensions(ex.child(0)).find((e) => e.critical)?.oid;
+    critical = parseExtensionList(ex.child(0), bad).find((e) => e.critical)?.oid;
     i++;
   }
   if (i !== el.children.length) bad('unexpected field in SingleResponse');
@@ -460,7 +433,7 @@ export function verifyOcspSigner(
       reason = 'the OCSP response signature does not verify with the responder key';
       continue;
     }
-    return { ok: true, signer: c, delegated: true, noCheck: c.extension(OCSP_OID.noCheck) !== undefined };
+    return { ok: true, signer: c, delegated: true, noCheck: c.extension(OID.ocspNoCheck) !== undefined };
   }
   return { ok: false, reason };
 }

@@ -18,7 +18,8 @@ import {
   readTime,
   readUnsignedBytes,
 } from '../asn1/der.ts';
-import { OID } from '../asn1/oids.ts';
+import { bitString, oid, seq } from '../asn1/encode.ts';
+import { OID, oidName } from '../asn1/oids.ts';
 import { fail, SealpostError } from '../errors.ts';
 import { isPem, pemDecodeAll } from '../util/pem.ts';
 import { type AlgorithmIdentifier, parseAlgorithmIdentifier } from './algorithm.ts';
@@ -73,6 +74,20 @@ export type PublicKeyKind =
   | 'dsa'
   | 'dh'
   | 'unknown';
+
+/** Key types as people write them. */
+export const KEY_LABELS: Record<PublicKeyKind, string> = {
+  rsa: 'RSA',
+  'rsa-pss': 'RSA-PSS',
+  ec: 'EC',
+  ed25519: 'Ed25519',
+  ed448: 'Ed448',
+  x25519: 'X25519',
+  x448: 'X448',
+  dsa: 'DSA',
+  dh: 'DH',
+  unknown: 'unknown',
+};
 
 export interface PublicKeyInfo {
   kind: PublicKeyKind;
@@ -200,6 +215,30 @@ export class Certificate {
       }
     }
     return this.#publicKey;
+  }
+
+  /**
+   * The key completed with DSA domain parameters from further up the path: a DSA
+   * SubjectPublicKeyInfo may omit them and inherit its issuer's (RFC 5280 §6.1.4 (f), RFC 3279 §2.3.2).
+   */
+  publicKeyWithDsaParameters(params: Uint8Array): KeyObject {
+    const spki = seq(seq(oid(OID.dsa), params), bitString(this.publicKeyInfo.publicKeyBytes));
+    try {
+      return createPublicKey({ key: spki, format: 'der', type: 'spki' });
+    } catch (e) {
+      throw new SealpostError(
+        'KEY_MALFORMED',
+        `the inherited DSA parameters do not fit the key: ${(e as Error).message}`,
+      );
+    }
+  }
+
+  /** The key's type and size for people, e.g. "RSA 2048 bits" or "EC prime256v1 (256 bits)". */
+  get keyDescription(): string {
+    const k = this.publicKeyInfo;
+    if (k.kind === 'ec') return `EC ${k.curve ? oidName(k.curve) : 'unnamed curve'} (${k.bits} bits)`;
+    const name = k.kind === 'unknown' ? oidName(k.algorithm.oid) : KEY_LABELS[k.kind];
+    return k.bits > 0 ? `${name} ${k.bits} bits` : name;
   }
 
   get fingerprintSha256(): string {

@@ -1,6 +1,7 @@
 /**
- * Where revocation information lives (RFC 5280 §4.2.1.13, §4.2.2.1) and the GeneralNames and
- * DistributionPointName structures that the CRL's issuingDistributionPoint (§5.2.5) reuses.
+ * Where revocation information lives (RFC 5280 §4.2.1.13, §4.2.2.1) and the DistributionPointName
+ * and ReasonFlags structures that the CRL's issuingDistributionPoint (§5.2.5) reuses. GeneralNames
+ * are those of general-name.ts.
  *
  *   DistributionPoint ::= SEQUENCE {
  *     distributionPoint  [0] DistributionPointName OPTIONAL,
@@ -14,19 +15,13 @@
  * The module uses IMPLICIT tags, except that a tag on a CHOICE (DistributionPointName, Name) is
  * always explicit (X.680 §31.2.7).
  */
-import { type Asn1, decode, oidFromContent, readOid } from '../asn1/der.ts';
+import { type Asn1, decode, readOid } from '../asn1/der.ts';
 import { retag, seq } from '../asn1/encode.ts';
 import { OID } from '../asn1/oids.ts';
 import { fail, SealpostError } from '../errors.ts';
 import type { Certificate } from './certificate.ts';
+import { type GeneralName, parseGeneralName, parseGeneralNames } from './general-name.ts';
 import { type Name, namesEqual, parseName } from './name.ts';
-
-export type GeneralName =
-  | { kind: 'directory'; name: Name }
-  | { kind: 'uri' | 'email' | 'dns'; value: string }
-  | { kind: 'ip'; value: Uint8Array }
-  | { kind: 'registeredId'; value: string }
-  | { kind: 'other'; tag: number; der: Uint8Array };
 
 /** A DistributionPointName: either full names, or one RDN to append to the CRL issuer's name. */
 export interface DistributionPointName {
@@ -42,10 +37,6 @@ export interface DistributionPoint {
   crlIssuer?: GeneralName[];
 }
 
-/** id-ad-ocsp and id-ad-caIssuers (RFC 5280 §4.2.2.1). */
-const ID_AD_OCSP = '1.3.6.1.5.5.7.48.1';
-const ID_AD_CA_ISSUERS = '1.3.6.1.5.5.7.48.2';
-
 /** Every ReasonFlags bit that names a reason: keyCompromise(1) .. aACompromise(8); bit 0 is unused. */
 export const ALL_REASONS = 0x1fe;
 
@@ -53,47 +44,9 @@ function malformed(what: string): never {
   fail('CERT_MALFORMED', `malformed ${what}`);
 }
 
-/** GeneralNames ::= SEQUENCE SIZE (1..MAX) OF GeneralName, given the element whose children they are. */
-export function parseGeneralNames(el: Asn1): GeneralName[] {
-  if (el.children.length === 0) malformed('GeneralNames (empty)');
-  return el.children.map(parseGeneralName);
-}
-
-/**
- *   GeneralName ::= CHOICE { otherName [0], rfc822Name [1] IA5String, dNSName [2] IA5String,
- *     x400Address [3], directoryName [4] Name, ediPartyName [5], uniformResourceIdentifier [6]
- *     IA5String, iPAddress [7] OCTET STRING, registeredID [8] OBJECT IDENTIFIER }
- */
-export function parseGeneralName(el: Asn1): GeneralName {
-  if (el.cls !== 2) malformed('GeneralName');
-  const text = () => {
-    if (el.constructed) malformed('GeneralName string');
-    return Buffer.from(el.value).toString('latin1');
-  };
-  switch (el.tagNumber) {
-    case 1:
-      return { kind: 'email', value: text() };
-    case 2:
-      return { kind: 'dns', value: text() };
-    case 6:
-      return { kind: 'uri', value: text() };
-    case 4:
-      if (!el.constructed || el.children.length !== 1) malformed('directoryName');
-      return { kind: 'directory', name: parseName(el.child(0)) };
-    case 7:
-      if (el.constructed) malformed('iPAddress');
-      return { kind: 'ip', value: el.value };
-    case 8:
-      if (el.constructed) malformed('registeredID');
-      return { kind: 'registeredId', value: oidFromContent(el.value) };
-    default:
-      return { kind: 'other', tag: el.tagNumber, der: el.raw };
-  }
-}
-
 /** DistributionPointName, given the explicit [0] wrapper's single child. */
 export function parseDistributionPointName(el: Asn1): DistributionPointName {
-  if (el.isContext(0) && el.constructed) return { fullName: parseGeneralNames(el) };
+  if (el.isContext(0) && el.constructed) return { fullName: parseGeneralNames(el, 0) };
   if (el.isContext(1) && el.constructed) {
     if (el.children.length === 0) malformed('nameRelativeToCRLIssuer');
     // Parsed as a one-RDN Name to check the attribute encodings; the SET's exact bytes are kept.
@@ -129,8 +82,7 @@ function parseDistributionPoint(el: Asn1): DistributionPoint {
     } else if (f.tagNumber === 1) {
       dp.reasons = parseReasonFlags(f);
     } else {
-      if (!f.constructed) malformed('cRLIssuer');
-      dp.crlIssuer = parseGeneralNames(f);
+      dp.crlIssuer = parseGeneralNames(f, 2);
     }
   }
   // §4.2.1.13: a DistributionPoint MUST NOT consist of only the reasons field.
@@ -167,9 +119,9 @@ export function authorityInfoAccess(cert: Certificate): { ocsp: string[]; caIssu
     if (!ad.is(0x30) || ad.children.length !== 2) malformed('AccessDescription');
     const method = readOid(ad.child(0));
     const location = parseGeneralName(ad.child(1));
-    if (location.kind !== 'uri') continue;
-    if (method === ID_AD_OCSP) out.ocsp.push(location.value);
-    else if (method === ID_AD_CA_ISSUERS) out.caIssuers.push(location.value);
+    if (location.type !== 'uniformResourceIdentifier') continue;
+    if (method === OID.ocsp) out.ocsp.push(location.value);
+    else if (method === OID.caIssuers) out.caIssuers.push(location.value);
   }
   return out;
 }
@@ -179,7 +131,7 @@ export function distributionPointUrls(points: DistributionPoint[]): string[] {
   const urls: string[] = [];
   for (const dp of points) {
     for (const gn of dp.name?.fullName ?? []) {
-      if (gn.kind === 'uri' && /^https?:\/\//i.test(gn.value)) urls.push(gn.value);
+      if (gn.type === 'uniformResourceIdentifier' && /^https?:\/\//i.test(gn.value)) urls.push(gn.value);
     }
   }
   return urls;
@@ -192,33 +144,35 @@ export function distributionPointUrls(points: DistributionPoint[]): string[] {
 export function resolveDistributionPointName(name: DistributionPointName, crlIssuer: Name): GeneralName[] {
   if (name.fullName) return name.fullName;
   const rdns = decode(crlIssuer.der).children.map((c) => c.raw);
-  return [{ kind: 'directory', name: parseName(decode(seq(...rdns, name.relativeName!))) }];
+  return [{ type: 'directoryName', name: parseName(decode(seq(...rdns, name.relativeName!))) }];
 }
 
 /**
  * GeneralName equality for distribution point matching: directory names as in §7.1, mailboxes and
  * DNS names ignoring case, URIs and the rest exactly.
  */
-export function generalNamesMatch(a: GeneralName, b: GeneralName): boolean {
-  if (a.kind === 'directory' || b.kind === 'directory') {
-    return a.kind === 'directory' && b.kind === 'directory' && namesEqual(a.name, b.name);
+function generalNamesMatch(a: GeneralName, b: GeneralName): boolean {
+  if (a.type === 'directoryName' || b.type === 'directoryName') {
+    return a.type === 'directoryName' && b.type === 'directoryName' && namesEqual(a.name, b.name);
   }
-  if (a.kind !== b.kind) return false;
-  return Buffer.compare(matchKey(a), matchKey(b)) === 0;
+  return a.type === b.type && matchKey(a) === matchKey(b);
 }
 
-function matchKey(g: Exclude<GeneralName, { kind: 'directory' }>): Buffer {
-  switch (g.kind) {
-    case 'email':
-    case 'dns':
-      return Buffer.from(g.value.toLowerCase());
-    case 'uri':
-    case 'registeredId':
-      return Buffer.from(g.value);
-    case 'ip':
-      return Buffer.from(g.value);
-    case 'other':
-      return Buffer.from(g.der);
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+function matchKey(g: Exclude<GeneralName, { type: 'directoryName' }>): string {
+  switch (g.type) {
+    case 'rfc822Name':
+    case 'dNSName':
+      return g.value.toLowerCase();
+    case 'uniformResourceIdentifier':
+      return g.value;
+    case 'iPAddress':
+      return hex(g.bytes);
+    case 'otherName':
+      return `${g.typeId}:${hex(g.value.raw)}`;
+    default:
+      return hex(g.raw);
   }
 }
 

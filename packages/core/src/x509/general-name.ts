@@ -1,5 +1,6 @@
 /**
- * GeneralName (RFC 5280 §4.2.1.6), as used by subjectAltName and nameConstraints.
+ * GeneralName (RFC 5280 §4.2.1.6), as used by subjectAltName, nameConstraints, distribution points,
+ * authorityInfoAccess and CRLs.
  *
  *   GeneralName ::= CHOICE {
  *     otherName                 [0] OtherName,
@@ -56,10 +57,19 @@ export function parseGeneralName(el: Asn1): GeneralName {
   fail('CERT_MALFORMED', `malformed GeneralName [${n}]`);
 }
 
-/** GeneralNames ::= SEQUENCE SIZE (1..MAX) OF GeneralName */
-export function parseGeneralNames(el: Asn1): GeneralName[] {
-  if (!el.is(0x30) || el.children.length === 0) fail('CERT_MALFORMED', 'GeneralNames must be a non-empty SEQUENCE');
+/**
+ * GeneralNames ::= SEQUENCE SIZE (1..MAX) OF GeneralName. `implicitTag` is the context tag number
+ * of an IMPLICIT-tagged one (DistributionPoint's fullName [0] and cRLIssuer [2], §4.2.1.13).
+ */
+export function parseGeneralNames(el: Asn1, implicitTag?: number): GeneralName[] {
+  const tagged = implicitTag === undefined ? el.is(0x30) : el.isContext(implicitTag) && el.constructed;
+  if (!tagged || el.children.length === 0) fail('CERT_MALFORMED', 'GeneralNames must be a non-empty SEQUENCE');
   return el.children.map(parseGeneralName);
+}
+
+/** The directoryName entries of a list of GeneralNames. */
+export function directoryNames(names: readonly GeneralName[]): Name[] {
+  return names.flatMap((gn) => (gn.type === 'directoryName' ? [gn.name] : []));
 }
 
 /** IPv4 dotted or IPv6 colon-hex text for an iPAddress value (with a mask for name constraints). */

@@ -10,7 +10,7 @@ import { OID, oidName } from '../asn1/oids.ts';
 import { SealpostError } from '../errors.ts';
 import type { Certificate, KeyUsageName, PublicKeyKind } from './certificate.ts';
 import { crlDistributionPoints } from './distribution.ts';
-import { type GeneralName, parseGeneralNames } from './general-name.ts';
+import type { GeneralName } from './general-name.ts';
 import { nameAttribute } from './name.ts';
 import { parseCertificatePolicies } from './policy.ts';
 import { resolveSignatureAlgorithm } from './signature.ts';
@@ -348,12 +348,6 @@ function lintExtKeyUsage(cert: Certificate, profile: LintProfile, f: Findings): 
   }
 }
 
-/** The GeneralNames of subjectAltName, or undefined when the extension is absent. */
-function subjectAltNames(cert: Certificate): GeneralName[] | undefined {
-  const ext = cert.extension(OID.subjectAltName);
-  return ext ? parseGeneralNames(decode(ext.value)) : undefined;
-}
-
 /** A mailbox of an rfc822Name or an id-on-SmtpUTF8Mailbox otherName (RFC 8398 §3), if the name is one. */
 function mailboxOf(gn: GeneralName): string | undefined {
   if (gn.type === 'rfc822Name') return gn.value;
@@ -373,7 +367,7 @@ function sameMailbox(a: string, b: string): boolean {
 }
 
 function lintSubjectAltName(cert: Certificate, options: LintOptions, f: Findings): void {
-  const names = subjectAltNames(cert);
+  const names = cert.subjectAltNameEntries;
   if (!names) {
     f.error('e_san_missing', '7.1.2.3(h)', 'There is no subjectAltName extension; it must list the mailboxes.');
     return;
@@ -475,7 +469,7 @@ function lintCrlDistributionPoints(cert: Certificate, f: Findings): void {
     f.error('e_crl_distribution_points_critical', '7.1.2.3(b)', 'cRLDistributionPoints must not be critical.');
   }
   const uris = crlDistributionPoints(cert).flatMap((dp) =>
-    (dp.name?.fullName ?? []).flatMap((gn) => (gn.kind === 'uri' ? [gn.value] : [])),
+    (dp.name?.fullName ?? []).flatMap((gn) => (gn.type === 'uniformResourceIdentifier' ? [gn.value] : [])),
   );
   if (!uris.some((u) => /^http:\/\//i.test(u))) {
     f.error(

@@ -12,9 +12,8 @@
  * nameConstraints are enforced (a version 1 anchor is accepted as a CA), and its validity is checked
  * like any certificate's; its signature and policies are not.
  */
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { domainToASCII } from 'node:url';
-import { bitString, oid, seq } from '../asn1/encode.ts';
 import { OID } from '../asn1/oids.ts';
 import { SealpostError } from '../errors.ts';
 import type { RevocationPolicy, RevocationStatus } from '../revocation/types.ts';
@@ -22,7 +21,6 @@ import type { Certificate } from './certificate.ts';
 import { namesEqual, nameToString } from './name.ts';
 import { NameConstraintsState, parseNameConstraints } from './name-constraints.ts';
 import {
-  ANY_POLICY,
   PolicyTree,
   parseCertificatePolicies,
   parseInhibitAnyPolicy,
@@ -153,16 +151,7 @@ interface IssuerKey {
 }
 
 function publicKeyOf({ issuer, dsaParams }: IssuerKey): KeyObject {
-  if (dsaParams === undefined) return issuer.publicKey;
-  const spki = seq(seq(oid(OID.dsa), dsaParams), bitString(issuer.publicKeyInfo.publicKeyBytes));
-  try {
-    return createPublicKey({ key: spki, format: 'der', type: 'spki' });
-  } catch (e) {
-    throw new SealpostError(
-      'KEY_MALFORMED',
-      `the inherited DSA parameters do not fit the key: ${(e as Error).message}`,
-    );
-  }
+  return dsaParams === undefined ? issuer.publicKey : issuer.publicKeyWithDsaParameters(dsaParams);
 }
 
 function signatureProblem(child: Certificate, key: IssuerKey, allowLegacy: boolean): ValidationProblem | null {
@@ -421,7 +410,7 @@ interface PathOutcome {
 /** The user-initial-policy-set, or undefined for any-policy. */
 function userPolicySet(input: ValidationInput): ReadonlySet<string> | undefined {
   const set = input.initialPolicySet;
-  return set === undefined || set.includes(ANY_POLICY) ? undefined : new Set(set);
+  return set === undefined || set.includes(OID.anyPolicy) ? undefined : new Set(set);
 }
 
 /**
@@ -514,7 +503,7 @@ function validatePath(path: Certificate[], input: ValidationInput): PathOutcome 
         } else if (tree.isNull) {
           tree = null;
           treeGone =
-            policies.includes(ANY_POLICY) && inhibitAnyPolicy <= 0
+            policies.includes(OID.anyPolicy) && inhibitAnyPolicy <= 0
               ? `anyPolicy is inhibited at "${subject}" and none of its other policies is valid under its issuers' policies`
               : `none of the policies of "${subject}" (${policies.join(', ')}) is valid under its issuers' policies`;
         }
@@ -528,7 +517,7 @@ function validatePath(path: Certificate[], input: ValidationInput): PathOutcome 
       const mappings = mapExt
         ? parsed(cert, out, 'policyMappings', () => parsePolicyMappings(mapExt.value))
         : undefined;
-      if (mappings?.some((m) => m.issuerDomainPolicy === ANY_POLICY || m.subjectDomainPolicy === ANY_POLICY)) {
+      if (mappings?.some((m) => m.issuerDomainPolicy === OID.anyPolicy || m.subjectDomainPolicy === OID.anyPolicy)) {
         out.push(problem('POLICY', cert, `The CA "${subject}" maps anyPolicy, which RFC 5280 §4.2.1.5 forbids.`));
       } else if (mappings && tree !== null) {
         tree.applyMappings(i, mappings, policyMapping > 0);

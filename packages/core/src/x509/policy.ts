@@ -5,9 +5,8 @@
  * Policy qualifiers are not kept: Sealpost reports policy OIDs only, and §4.2.1.4 lets it ignore them.
  */
 import { decode, readOid } from '../asn1/der.ts';
+import { OID } from '../asn1/oids.ts';
 import { fail } from '../errors.ts';
-
-export const ANY_POLICY = '2.5.29.32.0';
 
 /**
  *   certificatePolicies ::= SEQUENCE SIZE (1..MAX) OF PolicyInformation
@@ -123,7 +122,9 @@ export class PolicyTree {
   #nodes = 1;
 
   constructor() {
-    this.#levels = [[{ validPolicy: ANY_POLICY, expected: new Set([ANY_POLICY]), parent: undefined, children: [] }]];
+    this.#levels = [
+      [{ validPolicy: OID.anyPolicy, expected: new Set([OID.anyPolicy]), parent: undefined, children: [] }],
+    ];
   }
 
   get isNull(): boolean {
@@ -150,16 +151,16 @@ export class PolicyTree {
     const above = this.#levels[i - 1] ?? [];
     this.#levels[i] = [];
     for (const p of policies) {
-      if (p === ANY_POLICY) continue;
+      if (p === OID.anyPolicy) continue;
       const matches = above.filter((n) => n.expected.has(p));
       if (matches.length > 0) for (const parent of matches) this.#add(parent, p, new Set([p]), i);
       else {
-        const any = above.find((n) => n.validPolicy === ANY_POLICY);
+        const any = above.find((n) => n.validPolicy === OID.anyPolicy);
         if (any) this.#add(any, p, new Set([p]), i);
       }
       if (this.tooLarge) return;
     }
-    if (policies.includes(ANY_POLICY) && anyPolicyAllowed) {
+    if (policies.includes(OID.anyPolicy) && anyPolicyAllowed) {
       for (const parent of above) {
         for (const e of parent.expected) {
           if (!parent.children.some((c) => c.validPolicy === e)) this.#add(parent, e, new Set([e]), i);
@@ -187,7 +188,7 @@ export class PolicyTree {
       this.#prune(i);
       return;
     }
-    const any = level.find((n) => n.validPolicy === ANY_POLICY);
+    const any = level.find((n) => n.validPolicy === OID.anyPolicy);
     for (const [idp, subjects] of byIssuer) {
       const nodes = level.filter((n) => n.validPolicy === idp);
       for (const n of nodes) n.expected = new Set(subjects);
@@ -227,13 +228,13 @@ export class PolicyTree {
     const validPolicyNodeSet: { node: PolicyNode; depth: number }[] = [];
     for (let d = 1; d <= n; d++) {
       for (const node of this.#levels[d] ?? []) {
-        if (node.parent?.validPolicy === ANY_POLICY) validPolicyNodeSet.push({ node, depth: d });
+        if (node.parent?.validPolicy === OID.anyPolicy) validPolicyNodeSet.push({ node, depth: d });
       }
     }
     for (const { node, depth } of validPolicyNodeSet) {
-      if (node.validPolicy !== ANY_POLICY && !userPolicies.has(node.validPolicy)) this.#deleteSubtree(node, depth);
+      if (node.validPolicy !== OID.anyPolicy && !userPolicies.has(node.validPolicy)) this.#deleteSubtree(node, depth);
     }
-    const anyLeaf = (this.#levels[n] ?? []).find((x) => x.validPolicy === ANY_POLICY);
+    const anyLeaf = (this.#levels[n] ?? []).find((x) => x.validPolicy === OID.anyPolicy);
     if (anyLeaf) {
       const present = new Set(validPolicyNodeSet.map((x) => x.node.validPolicy));
       for (const p of userPolicies) {
@@ -253,7 +254,7 @@ export class PolicyTree {
     const out = new Set<string>();
     for (const node of this.#levels[n] ?? []) {
       let top = node;
-      while (top.parent && top.parent.validPolicy !== ANY_POLICY) top = top.parent;
+      while (top.parent && top.parent.validPolicy !== OID.anyPolicy) top = top.parent;
       out.add(top.validPolicy);
     }
     return [...out];

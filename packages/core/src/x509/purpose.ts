@@ -9,7 +9,7 @@
 import { OID, oidName } from '../asn1/oids.ts';
 import type { SignerIdentifier } from '../cms/attributes.ts';
 import { SealpostError } from '../errors.ts';
-import type { Certificate, KeyUsageName, PublicKeyKind } from './certificate.ts';
+import { type Certificate, KEY_LABELS, type KeyUsageName, type PublicKeyKind } from './certificate.ts';
 import { namesEqual, nameToString } from './name.ts';
 
 export type CertificateUse = 'signing' | 'encryption' | 'dual-use' | 'none';
@@ -34,19 +34,6 @@ function encryptionBit(kind: PublicKeyKind): KeyUsageName | undefined {
   if (kind === 'ec' || kind === 'x25519' || kind === 'x448' || kind === 'dh') return 'keyAgreement';
   return undefined;
 }
-
-const KEY_LABEL: Record<PublicKeyKind, string> = {
-  rsa: 'RSA',
-  'rsa-pss': 'RSA-PSS',
-  ec: 'EC',
-  ed25519: 'Ed25519',
-  ed448: 'Ed448',
-  x25519: 'X25519',
-  x448: 'X448',
-  dsa: 'DSA',
-  dh: 'Diffie-Hellman',
-  unknown: 'unknown',
-};
 
 function useOf(signing: boolean, encryption: boolean): CertificateUse {
   return signing && encryption ? 'dual-use' : signing ? 'signing' : encryption ? 'encryption' : 'none';
@@ -102,14 +89,14 @@ export function classifyCertificate(cert: Certificate): CertificateClassificatio
     signing = SIGNING_KEYS.has(kind);
     encryption = encBit !== undefined;
     reasons.push(
-      `It has no key usage extension, so its ${KEY_LABEL[kind]} key serves ${USE_WORDS[useOf(signing, encryption)]}.`,
+      `It has no key usage extension, so its ${KEY_LABELS[kind]} key serves ${USE_WORDS[useOf(signing, encryption)]}.`,
     );
   } else {
     signing = SIGNING_KEYS.has(kind) && (keyUsage.has('digitalSignature') || keyUsage.has('nonRepudiation'));
     encryption = encBit !== undefined && keyUsage.has(encBit);
     const bits = keyUsage.size > 0 ? [...keyUsage].join(', ') : 'no bits';
     reasons.push(
-      `Its key usage (${bits}) on ${kind === 'dsa' || kind === 'dh' ? 'a' : 'an'} ${KEY_LABEL[kind]} key allows ${USE_WORDS[useOf(signing, encryption)]}.`,
+      `Its key usage (${bits}) on ${kind === 'dsa' || kind === 'dh' ? 'a' : 'an'} ${KEY_LABELS[kind]} key allows ${USE_WORDS[useOf(signing, encryption)]}.`,
     );
   }
   if (mailboxes.length === 0) reasons.push('It names no mailbox, so no sender or recipient can match it.');

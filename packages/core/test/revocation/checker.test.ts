@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { integer } from '../../src/asn1/encode.ts';
+import { OID } from '../../src/asn1/oids.ts';
 import { createRevocationChecker } from '../../src/revocation/checker.ts';
 import { serialContent } from '../../src/revocation/crl.ts';
 import { buildOcspRequest } from '../../src/revocation/ocsp.ts';
@@ -133,7 +134,7 @@ describe('delta CRLs and keys', () => {
         thisUpdate: from,
         nextUpdate: to,
         entries: [{ serial, date: from, reason }],
-        extensions: [crlNumber(number), extension('2.5.29.27', integer(baseNumber), true)],
+        extensions: [crlNumber(number), extension(OID.deltaCRLIndicator, integer(baseNumber), true)],
       },
       caKeys.privateKey,
     );

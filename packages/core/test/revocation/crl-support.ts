@@ -5,6 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { bool, explicit, integer, octets, oid, seq, time, tlv } from '../../src/asn1/encode.ts';
+import { OID } from '../../src/asn1/oids.ts';
 import { signatureAlgorithmFor } from '../../src/x509/signature.ts';
 
 export interface EntrySpec {
@@ -32,15 +33,15 @@ export function extension(oidText: string, value: Uint8Array, critical = false):
 }
 
 export function crlNumber(n: number): Buffer {
-  return extension('2.5.29.20', integer(n));
+  return extension(OID.cRLNumber, integer(n));
 }
 
 /** The TBSCertList, for tests that need to tamper before signing. */
 export function tbsCertList(spec: CrlSpec, signatureAlgorithm: Uint8Array): Buffer {
   const entries = (spec.entries ?? []).map((e) => {
     const exts: Buffer[] = [];
-    if (e.reason !== undefined) exts.push(extension('2.5.29.21', tlv(0x0a, Buffer.from([e.reason]))));
-    if (e.certificateIssuer) exts.push(extension('2.5.29.29', e.certificateIssuer, true));
+    if (e.reason !== undefined) exts.push(extension(OID.reasonCode, tlv(0x0a, Buffer.from([e.reason]))));
+    if (e.certificateIssuer) exts.push(extension(OID.certificateIssuer, e.certificateIssuer, true));
     return exts.length > 0 ? seq(integer(e.serial), time(e.date), seq(...exts)) : seq(integer(e.serial), time(e.date));
   });
   const fields: Uint8Array[] = [];

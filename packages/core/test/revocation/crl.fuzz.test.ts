@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { integer, seq, tlv } from '../../src/asn1/encode.ts';
+import { OID } from '../../src/asn1/oids.ts';
 import { SealpostError } from '../../src/errors.ts';
 import { createRevocationChecker } from '../../src/revocation/checker.ts';
 import { parseCrl } from '../../src/revocation/crl.ts';
@@ -49,7 +50,11 @@ describe('mutated CRLs and OCSP responses', () => {
           { serial: 0x1001n, date: T, reason: 1 },
           { serial: 0x1002n, date: T, certificateIssuer: seq(tlv(0xa4, ca.ca.subject.der)) },
         ],
-        extensions: [crlNumber(3), extension('2.5.29.28', idp, true), extension('2.5.29.27', integer(2), true)],
+        extensions: [
+          crlNumber(3),
+          extension(OID.issuingDistributionPoint, idp, true),
+          extension(OID.deltaCRLIndicator, integer(2), true),
+        ],
       },
       createPrivateKey(readFileSync(join(ca.dir, 'ca.key'))),
     );

@@ -4,13 +4,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { integer, oid, seq, set, tlv, utf8 } from '../../src/asn1/encode.ts';
+import { OID } from '../../src/asn1/oids.ts';
 import { isSealpostError } from '../../src/errors.ts';
 import { crlCurrentAt, parseCrl, serialContent, verifyCrlSignature } from '../../src/revocation/crl.ts';
 import { pemEncode } from '../../src/util/pem.ts';
 import { buildCrl, crlNumber, extension, tbsCertList } from './crl-support.ts';
 import { createTestCa, type TestCa } from './openssl-ca.ts';
 
-const name = (cn: string) => seq(set(seq(oid('2.5.4.3'), utf8(cn))));
+const name = (cn: string) => seq(set(seq(oid(OID.commonName), utf8(cn))));
 const T0 = new Date('2026-01-01T00:00:00Z');
 const T1 = new Date('2026-02-01T00:00:00Z');
 const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -134,13 +135,19 @@ describe('CRL parsing', () => {
         {
           issuer,
           thisUpdate: T0,
-          extensions: [extension('2.5.29.28', idp, true), extension('2.5.29.27', integer(4), true), crlNumber(6)],
+          extensions: [
+            extension(OID.issuingDistributionPoint, idp, true),
+            extension(OID.deltaCRLIndicator, integer(4), true),
+            crlNumber(6),
+          ],
         },
         key.privateKey,
       ),
     );
     const p = crl.issuingDistributionPoint!;
-    assert.deepEqual(p.distributionPoint?.fullName, [{ kind: 'uri', value: 'http://crl.example/a.crl' }]);
+    assert.deepEqual(p.distributionPoint?.fullName, [
+      { type: 'uniformResourceIdentifier', value: 'http://crl.example/a.crl' },
+    ]);
     assert.equal(p.onlyContainsUserCerts, true);
     assert.equal(p.onlySomeReasons, 1 << 1);
     assert.equal(crl.deltaBase, 4n);
@@ -157,7 +164,12 @@ describe('CRL parsing', () => {
     // Two "only contains" flags at once (§5.2.5).
     const both = seq(tlv(0x81, Buffer.from([0xff])), tlv(0x82, Buffer.from([0xff])));
     malformed(() =>
-      parseCrl(buildCrl({ issuer, thisUpdate: T0, extensions: [extension('2.5.29.28', both, true)] }, key.privateKey)),
+      parseCrl(
+        buildCrl(
+          { issuer, thisUpdate: T0, extensions: [extension(OID.issuingDistributionPoint, both, true)] },
+          key.privateKey,
+        ),
+      ),
     );
   });
 
@@ -168,9 +180,9 @@ describe('CRL parsing', () => {
     malformed(() => parseCrl(Buffer.from([0x30, 0x80, 0, 0])), /indefinite/);
     malformed(() => parseCrl(Buffer.alloc(0)));
     // Inner and outer signature algorithms differ.
-    const alg = seq(oid('1.2.840.10045.4.3.3'));
+    const alg = seq(oid(OID.ecdsaWithSHA384));
     const tbs = tbsCertList({ issuer, thisUpdate: T0 }, alg);
-    malformed(() => parseCrl(seq(tbs, seq(oid('1.2.840.10045.4.3.2')), tlv(0x03, Buffer.from([0, 1])))), /differ/);
+    malformed(() => parseCrl(seq(tbs, seq(oid(OID.ecdsaWithSHA256)), tlv(0x03, Buffer.from([0, 1])))), /differ/);
     // An empty issuer name (§5.1.2.3).
     malformed(() => parseCrl(buildCrl({ issuer: seq(), thisUpdate: T0 }, key.privateKey)), /empty/);
     // A wrong key is "false", not an exception.

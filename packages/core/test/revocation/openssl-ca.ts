@@ -109,6 +109,12 @@ export function createTestCa(cdpUrl = 'http://127.0.0.1:9/ca.crl', ocspUrl = 'ht
   const cnf = ['-config', 'openssl.cnf'];
   const key = (name: string) =>
     run(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`]);
+  /** A key and a certificate request for `/CN=name`. */
+  const request = (name: string) => {
+    key(name);
+    run(['req', ...cnf, '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`]);
+  };
+  const load = (name: string) => Certificate.from(readFileSync(join(dir, `${name}.crt`)));
   key('ca');
   run([
     'req',
@@ -127,17 +133,16 @@ export function createTestCa(cdpUrl = 'http://127.0.0.1:9/ca.crl', ocspUrl = 'ht
     'ca.crt',
   ]);
   const issue = (name: string, ext: string) => {
-    key(name);
-    run(['req', ...cnf, '-new', '-key', `${name}.key`, '-subj', `/CN=${name}`, '-out', `${name}.csr`]);
+    request(name);
     run(['ca', ...cnf, '-batch', '-notext', '-extensions', ext, '-in', `${name}.csr`, '-out', `${name}.crt`]);
-    return Certificate.from(readFileSync(join(dir, `${name}.crt`)));
+    return load(name);
   };
   const good = issue('good', 'leaf');
   const revoked = issue('revoked', 'leaf');
   const responder = issue('responder', 'responder');
   const impostor = issue('impostor', 'impostor');
-  key('stranger');
-  run(['req', ...cnf, '-new', '-key', 'stranger.key', '-subj', '/CN=stranger', '-out', 'stranger.csr']);
+  // Signed with `openssl x509`, so the CA's database does not know it.
+  request('stranger');
   run([
     'x509',
     '-req',
@@ -166,45 +171,42 @@ export function createTestCa(cdpUrl = 'http://127.0.0.1:9/ca.crl', ocspUrl = 'ht
     return readFileSync(join(dir, 'ca.crl'));
   };
   newCrl();
-  const signerArgs = (signer: string) =>
-    signer === 'ca'
-      ? ['-rsigner', 'ca.crt', '-rkey', 'ca.key']
-      : ['-rsigner', `${signer}.crt`, '-rkey', `${signer}.key`];
+  /** `openssl ocsp` answering from the CA's database, signed by `signer`, valid for an hour. */
+  const ocsp = (signer: string, ...io: string[]) => [
+    'ocsp',
+    '-index',
+    'index.txt',
+    '-CA',
+    'ca.crt',
+    '-rsigner',
+    `${signer}.crt`,
+    '-rkey',
+    `${signer}.key`,
+    '-nmin',
+    '60',
+    ...io,
+  ];
   const children: ChildProcess[] = [];
   return {
     dir,
-    ca: Certificate.from(readFileSync(join(dir, 'ca.crt'))),
+    ca: load('ca'),
     good,
     revoked,
-    stranger: Certificate.from(readFileSync(join(dir, 'stranger.crt'))),
+    stranger: load('stranger'),
     responder,
     impostor,
     crl: () => readFileSync(join(dir, 'ca.crl')),
     newCrl,
     respond(request, signer = 'ca') {
       writeFileSync(join(dir, 'req.der'), request);
-      run([
-        'ocsp',
-        '-index',
-        'index.txt',
-        '-CA',
-        'ca.crt',
-        ...signerArgs(signer),
-        '-reqin',
-        'req.der',
-        '-respout',
-        'resp.der',
-        '-nmin',
-        '60',
-      ]);
+      run(ocsp(signer, '-reqin', 'req.der', '-respout', 'resp.der'));
       return readFileSync(join(dir, 'resp.der'));
     },
     serveOcsp(port, signer = 'responder') {
-      const child = spawn(
-        'openssl',
-        ['ocsp', '-index', 'index.txt', '-CA', 'ca.crt', ...signerArgs(signer), '-port', String(port), '-nmin', '60'],
-        { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      const child = spawn('openssl', ocsp(signer, '-port', String(port)), {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       children.push(child);
       // Ready once it prints ACCEPT. Not by probing the port: OpenSSL 3.0's responder hangs for
       // good on a connection that closes without a request.

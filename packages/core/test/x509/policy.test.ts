@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { implicitPrimitive, integer, oid, seq, utf8 } from '../../src/asn1/encode.ts';
+import { OID } from '../../src/asn1/oids.ts';
 import { isSealpostError } from '../../src/errors.ts';
 import {
-  ANY_POLICY,
   MAX_POLICY_NODES,
   PolicyTree,
   parseCertificatePolicies,
@@ -18,9 +18,9 @@ const notice = seq(seq(oid('1.3.6.1.5.5.7.2.2'), seq(utf8('hello'))));
 
 describe('policy extension parsers', () => {
   it('certificatePolicies: OIDs in order, qualifiers skipped, duplicates refused', () => {
-    assert.deepEqual(parseCertificatePolicies(seq(seq(oid('1.2.3'), notice), seq(oid(ANY_POLICY)))), [
+    assert.deepEqual(parseCertificatePolicies(seq(seq(oid('1.2.3'), notice), seq(oid(OID.anyPolicy)))), [
       '1.2.3',
-      ANY_POLICY,
+      OID.anyPolicy,
     ]);
     assert.throws(() => parseCertificatePolicies(seq(seq(oid('1.2.3')), seq(oid('1.2.3')))), malformed);
     assert.throws(() => parseCertificatePolicies(seq()), malformed);
@@ -58,7 +58,7 @@ describe('policy extension parsers', () => {
 describe('PolicyTree (RFC 5280 §6.1.3 (d), §6.1.4 (b), §6.1.5 (g))', () => {
   it('anyPolicy lets a named policy in; the intersection keeps only acceptable policies', () => {
     const tree = new PolicyTree();
-    tree.processCertificate(1, [ANY_POLICY], true);
+    tree.processCertificate(1, [OID.anyPolicy], true);
     tree.processCertificate(2, ['1.1', '1.2'], true);
     assert.deepEqual(tree.policiesAt(2), ['1.1', '1.2']);
     tree.intersect(2, new Set(['1.2', '1.3']));
@@ -68,7 +68,7 @@ describe('PolicyTree (RFC 5280 §6.1.3 (d), §6.1.4 (b), §6.1.5 (g))', () => {
 
   it('an anyPolicy leaf is replaced by the acceptable policies', () => {
     const tree = new PolicyTree();
-    tree.processCertificate(1, [ANY_POLICY], true);
+    tree.processCertificate(1, [OID.anyPolicy], true);
     tree.intersect(1, new Set(['1.5']));
     assert.deepEqual(tree.policiesAt(1), ['1.5']);
   });
