@@ -1,6 +1,6 @@
 /** The shape every command has: its options, its help text (with an example), and what it does. */
 import type { ParseArgsConfig } from 'node:util';
-import type { Io } from './io.ts';
+import { type Io, UsageError } from './io.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 export type Values = Record<string, string | boolean | string[] | undefined>;
@@ -40,4 +40,42 @@ export function strings(v: Values[string]): string[] {
 
 export function str(v: Values[string]): string | undefined {
   return typeof v === 'string' ? v : undefined;
+}
+
+/** One row of a command with subcommands (`cert inspect`, `p12 export`, ...). */
+export interface Subcommand {
+  name: string;
+  summary: string;
+  /** The subcommand-specific options it accepts; options no subcommand lists are shared by all. */
+  options: string[];
+  run(values: Values, positionals: string[], io: Io): Promise<number>;
+}
+
+/** The subcommand list for help text, names padded to one column. */
+export function subcommandHelp(subcommands: Subcommand[]): string {
+  const width = Math.max(...subcommands.map((s) => s.name.length)) + 1;
+  return subcommands.map((s) => `  ${s.name.padEnd(width)}${s.summary}`).join('\n');
+}
+
+/** Picks the subcommand named by the first positional and refuses options that belong to others. */
+export function runSubcommand(
+  command: string,
+  subcommands: Subcommand[],
+  values: Values,
+  positionals: string[],
+  io: Io,
+): Promise<number> {
+  const [name, ...rest] = positionals;
+  const sub = subcommands.find((s) => s.name === name);
+  if (!sub) {
+    const known = subcommands.map((s) => s.name).join(', ');
+    throw new UsageError(name ? `unknown subcommand "${name}" (known: ${known})` : `give a subcommand: ${known}`);
+  }
+  const specific = new Set(subcommands.flatMap((s) => s.options));
+  for (const option of specific) {
+    if (values[option] !== undefined && !sub.options.includes(option)) {
+      throw new UsageError(`--${option} is not an option of "${command} ${sub.name}"`);
+    }
+  }
+  return sub.run(values, rest, io);
 }

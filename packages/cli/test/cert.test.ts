@@ -67,7 +67,10 @@ describe('cert: help and usage', () => {
     assert.match(text, /Examples:\n {2}sealpost cert lint /);
   });
   test('the main help lists cert', () => {
-    assert.match(sealpost(['--help']).stdout.toString(), /\n {2}cert +inspect, lint \(S\/MIME Baseline Requirements\) and validate certificates/);
+    assert.match(
+      sealpost(['--help']).stdout.toString(),
+      /\n {2}cert +inspect, lint \(S\/MIME Baseline Requirements\) and validate certificates/,
+    );
   });
   for (const [label, args, message] of [
     ['no subcommand', ['cert'], /give a subcommand: inspect, lint, validate/],

@@ -17,19 +17,11 @@ import {
   type ValidationInput,
   type ValidationProblem,
 } from '@sealpost/core';
-import { type Command, str, strings, type Values } from '../command.ts';
+import { type Command, runSubcommand, type Subcommand, str, strings, subcommandHelp, type Values } from '../command.ts';
 import { EXIT } from '../exit-codes.ts';
 import { type Io, loadCertificates, readFileOrFail, readInput, UsageError } from '../io.ts';
 import { printJson } from '../report.ts';
 import { gatherFor, REVOCATION_HELP, REVOCATION_OPTIONS, revocationSettings, validatorWith } from '../revocation.ts';
-
-interface Subcommand {
-  name: string;
-  summary: string;
-  /** The options it accepts besides --json and --help. */
-  options: string[];
-  run(values: Values, files: string[], io: Io): Promise<number>;
-}
 
 const SUBCOMMANDS: Subcommand[] = [
   {
@@ -319,7 +311,7 @@ export const cert: Command = {
   },
   positionals: true,
   help: `Subcommands:
-${SUBCOMMANDS.map((s) => `  ${s.name.padEnd(9)}${s.summary}`).join('\n')}
+${subcommandHelp(SUBCOMMANDS)}
 
 Options:
       --json              print the result as JSON
@@ -348,18 +340,5 @@ Examples:
   sealpost cert lint alice.crt --profile multipurpose --validation organization
   sealpost cert validate alice.crt --trust root.crt --intermediates ca.crt --purpose sign \\
     --email alice@example.org --revocation hard-fail --json`,
-  async run(v, positionals, io) {
-    const [name, ...files] = positionals;
-    const sub = SUBCOMMANDS.find((s) => s.name === name);
-    if (!sub) {
-      const known = SUBCOMMANDS.map((s) => s.name).join(', ');
-      throw new UsageError(name ? `unknown subcommand "${name}" (known: ${known})` : `give a subcommand: ${known}`);
-    }
-    for (const option of Object.keys(v)) {
-      if (option !== 'json' && v[option] !== undefined && !sub.options.includes(option)) {
-        throw new UsageError(`--${option} is not an option of "cert ${sub.name}"`);
-      }
-    }
-    return sub.run(v, files, io);
-  },
+  run: (v, positionals, io) => runSubcommand('cert', SUBCOMMANDS, v, positionals, io),
 };

@@ -19,7 +19,7 @@ import {
   readPkcs12,
   SealpostError,
 } from '@sealpost/core';
-import { type Command, str, strings, type Values } from '../command.ts';
+import { type Command, runSubcommand, type Subcommand, str, strings, subcommandHelp, type Values } from '../command.ts';
 import {
   type Io,
   IoError,
@@ -31,14 +31,6 @@ import {
   writeOutput,
 } from '../io.ts';
 import { printJson } from '../report.ts';
-
-interface Subcommand {
-  name: string;
-  summary: string;
-  /** The options it accepts besides --json, --help and the password options. */
-  options: string[];
-  run(values: Values, files: string[], io: Io): Promise<number>;
-}
 
 type PasswordOptions = { 'password-file'?: string; 'password-env'?: string };
 
@@ -195,8 +187,6 @@ const SUBCOMMANDS: Subcommand[] = [
   },
 ];
 
-const hasOption = new Set(SUBCOMMANDS.flatMap((s) => s.options));
-
 /**
  * Opens a file with the password from the options, a terminal prompt, or none: a file without a
  * password opens with "", and one that has a password then asks for it (PASSWORD_REQUIRED).
@@ -352,7 +342,7 @@ export const p12: Command = {
   },
   positionals: true,
   help: `Subcommands:
-${SUBCOMMANDS.map((s) => `  ${s.name.padEnd(8)}${s.summary}`).join('\n')}
+${subcommandHelp(SUBCOMMANDS)}
 
 Options:
       --password-file FILE  the PKCS#12 password, from FILE (first line)
@@ -380,18 +370,5 @@ Options:
 Example:
   sealpost p12 export --cert alice.crt --key alice.key --chain ca.crt --profile compat --out alice.p12
   sealpost p12 import alice.p12 --out-dir keys --password-file pw.txt --json`,
-  async run(v, positionals, io) {
-    const [name, ...files] = positionals;
-    const sub = SUBCOMMANDS.find((s) => s.name === name);
-    if (!sub) {
-      const known = SUBCOMMANDS.map((s) => s.name).join(', ');
-      throw new UsageError(name ? `unknown subcommand "${name}" (known: ${known})` : `give a subcommand: ${known}`);
-    }
-    for (const option of hasOption) {
-      if (v[option] !== undefined && !sub.options.includes(option)) {
-        throw new UsageError(`--${option} is not an option of "p12 ${sub.name}"`);
-      }
-    }
-    return sub.run(v, files, io);
-  },
+  run: (v, positionals, io) => runSubcommand('p12', SUBCOMMANDS, v, positionals, io),
 };
