@@ -39,6 +39,7 @@ export function exitForError(code: ErrorCode): number {
     case 'MIME_MALFORMED':
     case 'MIME_LIMIT':
     case 'CERT_MALFORMED':
+    case 'CSR_MALFORMED':
     case 'CMS_MALFORMED':
     case 'CMS_LIMIT':
     case 'CRL_MALFORMED':

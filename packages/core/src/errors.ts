@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   MIME_MALFORMED: 'The MIME message is malformed.',
   MIME_LIMIT: 'The MIME message exceeds a size, header or nesting limit.',
   CERT_MALFORMED: 'The certificate is malformed.',
+  CSR_MALFORMED: 'The certificate request (PKCS#10) is malformed.',
   CMS_MALFORMED: 'The CMS structure is malformed.',
   CMS_LIMIT: 'The CMS structure exceeds a limit (signers, recipients, certificates, nesting).',
   KEY_MALFORMED: 'The private or public key cannot be read.',

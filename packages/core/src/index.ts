@@ -56,6 +56,7 @@ export {
   serialContent,
   verifyCrlSignature,
 } from './revocation/crl.ts';
+export { type IssueCrlOptions, issueCrl, type RevokedEntry } from './revocation/crl-issue.ts';
 export {
   type BasicOcspResponse,
   buildOcspRequest,
@@ -70,6 +71,18 @@ export {
   parseOcspResponse,
   verifyOcspSigner,
 } from './revocation/ocsp.ts';
+export {
+  buildOcspResponse,
+  certIdIssuedBy,
+  type OcspAnswer,
+  type OcspCertStatus,
+  type OcspErrorStatus,
+  type OcspResponseOptions,
+  ocspErrorResponse,
+  type ParsedOcspRequest,
+  parseOcspRequest,
+  type RequestedCertId,
+} from './revocation/ocsp-respond.ts';
 export type {
   RevocationChecker,
   RevocationMode,
@@ -94,8 +107,30 @@ export {
 } from './smime/verify.ts';
 export { keyMatchesCertificate, loadPrivateKey } from './util/keys.ts';
 export { isPem, pemDecodeAll, pemEncode } from './util/pem.ts';
-export { buildCertificate, type CertificateRequestSpec, type IssuerSpec } from './x509/builder.ts';
+export {
+  buildCertificate,
+  type CertificateRequestSpec,
+  defaultHash,
+  encodeName,
+  type IssuerSpec,
+  issueCertificate,
+  type KeySigner,
+  keySigner,
+  type NameAttributeSpec,
+  type NameSpec,
+  randomSerial,
+  type SignerIssuer,
+} from './x509/builder.ts';
 export { Certificate, type KeyUsageName, type SubjectAltNames } from './x509/certificate.ts';
+export {
+  buildCsr,
+  type CertificationRequest,
+  type CsrAttribute,
+  type CsrKeyKind,
+  type CsrSpec,
+  parseCsr,
+  verifyCsr,
+} from './x509/csr.ts';
 export {
   authorityInfoAccess,
   crlDistributionPoints,

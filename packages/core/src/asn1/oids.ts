@@ -16,6 +16,7 @@ export const OID = {
   smimeEncryptionKeyPreference: '1.2.840.113549.1.9.16.2.11',
   msOeEncryptionKeyPreference: '1.3.6.1.4.1.311.16.4',
   emailAddress: '1.2.840.113549.1.9.1',
+  extensionRequest: '1.2.840.113549.1.9.14',
   // Digests
   sha1: '1.3.14.3.2.26',
   sha256: '2.16.840.1.101.3.4.2.1',

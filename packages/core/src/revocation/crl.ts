@@ -27,10 +27,10 @@ import { isPem, pemDecodeAll } from '../util/pem.ts';
 import { type AlgorithmIdentifier, parseAlgorithmIdentifier } from '../x509/algorithm.ts';
 import type { Certificate } from '../x509/certificate.ts';
 import { type DistributionPointName, parseDistributionPointName, parseReasonFlags } from '../x509/distribution.ts';
+import { parseExtensionList } from '../x509/extensions.ts';
 import { directoryNames, parseGeneralNames } from '../x509/general-name.ts';
 import { type Name, namesEqual, parseName } from '../x509/name.ts';
 import { verifySignature } from '../x509/signature.ts';
-import { parseExtensionList } from './extensions.ts';
 import type { RevocationReason } from './types.ts';
 
 /** CRL extensions this parser understands; a critical one outside this set makes the CRL unusable. */

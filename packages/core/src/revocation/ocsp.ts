@@ -17,10 +17,10 @@ import { OID } from '../asn1/oids.ts';
 import { fail, SealpostError } from '../errors.ts';
 import { type AlgorithmIdentifier, parseAlgorithmIdentifier } from '../x509/algorithm.ts';
 import { Certificate } from '../x509/certificate.ts';
+import { parseExtensionList } from '../x509/extensions.ts';
 import { type Name, namesEqual, parseName } from '../x509/name.ts';
 import { HASH_OIDS, type HashName, hashFromOid, verifySignature } from '../x509/signature.ts';
 import { readEnumerated, reasonFromCode, serialContent } from './crl.ts';
-import { parseExtensionList } from './extensions.ts';
 import type { RevocationReason } from './types.ts';
 
 export interface CertId {

@@ -4,7 +4,7 @@ import { decode } from '../../src/asn1/der.ts';
 import { bool, octets, oid, seq } from '../../src/asn1/encode.ts';
 import { OID } from '../../src/asn1/oids.ts';
 import { fail, isSealpostError } from '../../src/errors.ts';
-import { parseExtensionList } from '../../src/revocation/extensions.ts';
+import { parseExtensionList } from '../../src/x509/extensions.ts';
 
 const bad = (what: string): never => fail('CRL_MALFORMED', what);
 const read = (der: Uint8Array) => parseExtensionList(decode(der), bad);
