@@ -27,12 +27,13 @@ import { buildRecipientInfo } from '../../src/cms/recipient-info.ts';
 import { isSealpostError, type SealpostError } from '../../src/errors.ts';
 import { Certificate } from '../../src/x509/certificate.ts';
 import type { UserName } from '../support/pki.ts';
+import { vectorPath } from '../support/vectors.ts';
 import { cert, chunked, collect, key, opensslDecrypt, opensslEncrypt } from './enveloped-data-support.ts';
 
 const CIPHERS: ContentCipherName[] = ['aes-128-cbc', 'aes-192-cbc', 'aes-256-cbc', 'aes-128-gcm', 'aes-256-gcm'];
 const CONTENT = Buffer.from('Content-Type: text/plain\r\n\r\nSealpost envelope test \u00e9\r\n'.repeat(40), 'utf8');
-const RFC4134 = join(import.meta.dirname, '../../../../../shared/vectors/rfc4134/files');
-const RFC9216 = join(import.meta.dirname, '../../../../../shared/vectors/rfc9216/keys-davidi67');
+const RFC4134 = vectorPath('rfc4134/files');
+const RFC9216 = vectorPath('rfc9216/keys-davidi67');
 
 /** The (Auth)EnvelopedData inside a ContentInfo. */
 function body(der: Uint8Array): Asn1 {

@@ -3,13 +3,15 @@ import assert from 'node:assert/strict';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { OID } from '../../src/asn1/oids.ts';
 import { decodeSignedAttributes } from '../../src/cms/attributes.ts';
 import { parseSignedData, signContent, verifySigners } from '../../src/cms/signed-data.ts';
 import { Certificate } from '../../src/x509/certificate.ts';
+import { VECTORS_DIR } from '../support/vectors.ts';
 import { opensslCheckEd25519, opensslVerify, SIGNING_TIME, tempFile } from './signed-data-support.ts';
 
-const vectors = new URL('../../../../../shared/vectors/', import.meta.url);
+const vectors = pathToFileURL(`${VECTORS_DIR}/`);
 const rfc4134 = (name: string) => readFileSync(new URL(`rfc4134/files/${name}`, vectors));
 const exContent = rfc4134('ExContent.bin');
 

@@ -12,6 +12,7 @@ import { signMessage } from '../../src/smime/sign.ts';
 import { verifyMessage } from '../../src/smime/verify.ts';
 import { Certificate } from '../../src/x509/certificate.ts';
 import { TEST_TIME, type UserName } from '../support/pki.ts';
+import { vectorPath } from '../support/vectors.ts';
 import {
   entityOf,
   message,
@@ -97,7 +98,7 @@ describe('Ed25519 (RFC 8419), which the OpenSSL 3.0 cms command cannot verify', 
   });
 
   test('RFC 9216 Carlos signs; verified against the Sample LAMPS Ed25519 CA, sender bound', () => {
-    const lamps = (p: string) => readFileSync(new URL(`../../../../../shared/vectors/rfc9216/${p}`, import.meta.url));
+    const lamps = (p: string) => readFileSync(vectorPath('rfc9216', p));
     const ca = Certificate.from(
       lamps('certs-wbond-certvalidator/Sample_LAMPS_Ed25519_Certification_Authority.selfsigned.pem'),
     );

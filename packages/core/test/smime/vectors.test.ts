@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { decryptContent } from '../../src/cms/enveloped-data.ts';
 import { isSealpostError } from '../../src/errors.ts';
 import { decryptMessage } from '../../src/smime/decrypt.ts';
@@ -16,9 +17,10 @@ import { verifyMessage } from '../../src/smime/verify.ts';
 import { pemDecodeAll } from '../../src/util/pem.ts';
 import { Certificate } from '../../src/x509/certificate.ts';
 import { TEST_TIME } from '../support/pki.ts';
+import { VECTORS_DIR } from '../support/vectors.ts';
 import { ATTIME, entityOf, message, opensslOk, SIGNING_TIME } from './support.ts';
 
-const vectors = new URL('../../../../../shared/vectors/', import.meta.url);
+const vectors = pathToFileURL(`${VECTORS_DIR}/`);
 const rfc4134 = (name: string) => readFileSync(new URL(`rfc4134/files/${name}`, vectors));
 const smimeCertPath = (name: string) => new URL(`openssl-smime-certs/${name}.pem`, vectors).pathname;
 

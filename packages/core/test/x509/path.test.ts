@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { domainToASCII } from 'node:url';
+import { domainToASCII, pathToFileURL } from 'node:url';
 import { OID } from '../../src/asn1/oids.ts';
 import { SealpostError } from '../../src/errors.ts';
 import type { RevocationChecker, RevocationMode } from '../../src/revocation/types.ts';
@@ -21,6 +21,7 @@ import {
   type ValidationResult,
 } from '../../src/x509/path.ts';
 import { TEST_TIME, testPki, type UserName } from '../support/pki.ts';
+import { vectorPath } from '../support/vectors.ts';
 
 const pki = testPki();
 const root = Certificate.from(pki.root.cert);
@@ -366,7 +367,7 @@ describe('pathValidator with built hierarchies', () => {
 });
 
 describe('pathValidator with the RFC 9216 LAMPS certificates', () => {
-  const dir = new URL('../../../../../shared/vectors/rfc9216/certs-wbond-certvalidator/', import.meta.url);
+  const dir = pathToFileURL(`${vectorPath('rfc9216/certs-wbond-certvalidator')}/`);
   const load = (f: string) => Certificate.from(readFileSync(new URL(f, dir)));
   const rsaCa = load('Sample_LAMPS_RSA_Certification_Authority.selfsigned.pem');
   const edCa = load('Sample_LAMPS_Ed25519_Certification_Authority.selfsigned.pem');
