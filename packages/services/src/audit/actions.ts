@@ -1,0 +1,35 @@
+/**
+ * Every action the audit log records, in one place. The union is closed on purpose: a new kind of
+ * event is added here, with its meaning, before any service may log it. Names are `area.verb`.
+ */
+export const AUDIT_ACTIONS = {
+  'ca.create': 'A certificate authority was created or imported.',
+  'ca.retire': 'A certificate authority stopped issuing.',
+  'certificate.issue': 'A certificate was issued.',
+  'certificate.renew': 'A certificate was renewed (issued again for the same holder).',
+  'certificate.revoke': 'A certificate was revoked.',
+  'key.archive': 'A private key was archived for recovery.',
+  'key.recovery.request': 'Recovery of an archived private key was requested.',
+  'key.recovery.approve': 'A key recovery request was approved.',
+  'key.recovery.reject': 'A key recovery request was rejected.',
+  'key.recovery.release': 'An archived private key was released to the requester.',
+  'trust.add': 'A trust anchor was added.',
+  'trust.remove': 'A trust anchor was removed.',
+  'auth.login': 'A user logged in.',
+  'auth.login.fail': 'A login attempt failed.',
+  'auth.logout': 'A user logged out.',
+  'user.create': 'A user was created.',
+  'user.disable': 'A user was disabled.',
+  'user.role.change': "A user's role changed.",
+  'token.create': 'An API token was created.',
+  'token.revoke': 'An API token was revoked.',
+  'template.change': 'A certificate template was created, changed or deleted.',
+  'vault.master-key.rotate': 'The data keys were re-wrapped under a new master key.',
+  'vault.data-key.rotate': 'The secrets were re-encrypted under a new data key.',
+} as const;
+
+export type AuditAction = keyof typeof AUDIT_ACTIONS;
+
+export function isAuditAction(value: string): value is AuditAction {
+  return Object.hasOwn(AUDIT_ACTIONS, value);
+}

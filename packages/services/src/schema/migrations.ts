@@ -1,0 +1,167 @@
+/**
+ * The database schema as an ordered list of migrations. Each `up` is written in the portable subset
+ * described in docs/storage.md: plain CREATE TABLE / CREATE INDEX statements separated by `;`, column
+ * types TEXT, INTEGER (32-bit), BIGINT and DOUBLE PRECISION, plus two tokens each adapter replaces:
+ *   {{id}}    auto-increment primary key (SQLite `INTEGER PRIMARY KEY AUTOINCREMENT`, PostgreSQL `BIGSERIAL PRIMARY KEY`)
+ *   {{bytes}} a byte string (SQLite `BLOB`, PostgreSQL `BYTEA`)
+ * Times are TEXT ISO-8601 UTC with milliseconds, so they sort and compare as strings; booleans are
+ * INTEGER 0/1; entity ids are TEXT (random UUIDs made by the services, so any node can mint them).
+ * A migration, once released, never changes: fix forward with a new version.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly up: string;
+}
+
+const initial = `
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  display_name TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE groups (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE group_members (
+  group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  PRIMARY KEY (group_id, user_id)
+);
+CREATE INDEX group_members_by_user ON group_members (user_id);
+
+CREATE TABLE accounts (
+  user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+  password_hash TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'user')),
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
+CREATE TABLE api_tokens (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  scopes TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT,
+  last_used_at TEXT,
+  revoked_at TEXT
+);
+CREATE INDEX api_tokens_by_user ON api_tokens (user_id);
+
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  token_hash TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+);
+CREATE INDEX sessions_by_user ON sessions (user_id);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
+
+CREATE TABLE data_keys (
+  id TEXT PRIMARY KEY,
+  wrapped_key {{bytes}} NOT NULL,
+  master_key_id TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX data_keys_by_master_key ON data_keys (master_key_id, created_at);
+
+CREATE TABLE secrets (
+  id TEXT PRIMARY KEY,
+  data_key_id TEXT NOT NULL REFERENCES data_keys (id),
+  nonce {{bytes}} NOT NULL,
+  ciphertext {{bytes}} NOT NULL,
+  aad {{bytes}} NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX secrets_by_data_key ON secrets (data_key_id);
+
+CREATE TABLE cas (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  certificate {{bytes}} NOT NULL,
+  key_secret_id TEXT NOT NULL REFERENCES secrets (id),
+  status TEXT NOT NULL CHECK (status IN ('active', 'retired')),
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE templates (
+  name TEXT PRIMARY KEY,
+  body TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
+CREATE TABLE certificates (
+  id TEXT PRIMARY KEY,
+  serial TEXT NOT NULL UNIQUE,
+  ca_id TEXT NOT NULL REFERENCES cas (id),
+  user_id TEXT REFERENCES users (id),
+  template TEXT NOT NULL,
+  der {{bytes}} NOT NULL,
+  not_before TEXT NOT NULL,
+  not_after TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('valid', 'revoked')),
+  revoked_at TEXT,
+  revocation_reason INTEGER,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX certificates_by_user ON certificates (user_id);
+CREATE INDEX certificates_by_not_after ON certificates (not_after);
+CREATE INDEX certificates_by_ca_status ON certificates (ca_id, status);
+
+CREATE TABLE archived_keys (
+  certificate_id TEXT PRIMARY KEY REFERENCES certificates (id),
+  secret_id TEXT NOT NULL REFERENCES secrets (id),
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE recovery_requests (
+  id TEXT PRIMARY KEY,
+  certificate_id TEXT NOT NULL REFERENCES certificates (id),
+  requested_by TEXT NOT NULL REFERENCES users (id),
+  approved_by TEXT REFERENCES users (id),
+  reason TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'completed')),
+  created_at TEXT NOT NULL,
+  decided_at TEXT,
+  completed_at TEXT
+);
+CREATE INDEX recovery_requests_by_status ON recovery_requests (status, created_at);
+
+CREATE TABLE trust_anchors (
+  id TEXT PRIMARY KEY,
+  der {{bytes}} NOT NULL,
+  sha256 TEXT NOT NULL UNIQUE,
+  scope_domain TEXT,
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE audit_log (
+  seq {{id}},
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  subject TEXT,
+  details TEXT NOT NULL,
+  prev_hash TEXT NOT NULL UNIQUE,
+  hash TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE jobs (
+  name TEXT PRIMARY KEY,
+  last_run_at TEXT,
+  holder TEXT
+)
+`;
+
+export const migrations: readonly Migration[] = [{ version: 1, name: 'initial', up: initial }];
