@@ -134,6 +134,8 @@ export class Asn1 {
   }
 }
 
+const NO_CHILDREN: Asn1[] = Object.freeze([]) as unknown as Asn1[];
+
 const DEFAULTS = { mode: 'der', maxDepth: 64, maxElements: 1_000_000, allowTrailing: false } as const;
 
 /** Decodes one element (and everything inside constructed elements). */
@@ -186,7 +188,8 @@ export function decode(input: Uint8Array, options: DecodeOptions = {}): Asn1 {
       if (!ber && (buf[pos - n] === 0 || length < 0x80)) fail('ASN1_MALFORMED', 'non-minimal length encoding');
     }
     const valueStart = pos;
-    const children: Asn1[] = [];
+    // Primitive elements share one frozen empty list: most elements are primitive.
+    const children: Asn1[] = constructed ? [] : NO_CHILDREN;
     if (length === -1) {
       // Indefinite: children until the end-of-contents octets 00 00.
       for (;;) {
@@ -323,7 +326,11 @@ export function readOid(el: Asn1): string {
 }
 
 export function oidFromContent(v: Uint8Array): string {
-  const key = Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1');
+  // Typical OIDs are under 16 octets: one fromCharCode call beats a Buffer view plus a decode.
+  const key =
+    v.length <= 64
+      ? String.fromCharCode.apply(null, v as unknown as number[])
+      : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1');
   const hit = oidCache.get(key);
   if (hit !== undefined) return hit;
   if (v.length === 0 || (v[v.length - 1]! & 0x80) !== 0) fail('ASN1_MALFORMED', 'malformed OBJECT IDENTIFIER');
@@ -362,28 +369,51 @@ export function oidFromContent(v: Uint8Array): string {
 
 /** Reads UTCTime or GeneralizedTime (RFC 5280 §4.1.2.5: Z-terminated, seconds present). */
 export function readTime(el: Asn1): Date {
-  const s = Buffer.from(el.value).toString('latin1');
-  let m: RegExpExecArray | null;
+  const v = el.value;
+  const text = () => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1').slice(0, 20);
+  /** The decimal number in v[at, at + n), or -1 when any octet there is not a digit. */
+  const digits = (at: number, n: number): number => {
+    let x = 0;
+    for (let i = at; i < at + n; i++) {
+      const d = v[i]! - 0x30;
+      if (d < 0 || d > 9) return -1;
+      x = x * 10 + d;
+    }
+    return x;
+  };
   let year: number;
+  let at: number;
   if (el.is(Tag.UtcTime)) {
-    m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s);
-    if (!m) fail('ASN1_MALFORMED', `malformed UTCTime "${s.slice(0, 20)}"`);
-    const yy = Number(m[1]);
+    // YYMMDDHHMMSSZ
+    if (v.length !== 13 || v[12] !== 0x5a || digits(0, 12) < 0) fail('ASN1_MALFORMED', `malformed UTCTime "${text()}"`);
+    const yy = digits(0, 2);
     year = yy >= 50 ? 1900 + yy : 2000 + yy;
+    at = 2;
   } else if (el.is(Tag.GeneralizedTime)) {
-    m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d*[1-9])?Z$/.exec(s);
-    if (!m) fail('ASN1_MALFORMED', `malformed GeneralizedTime "${s.slice(0, 20)}"`);
-    year = Number(m[1]);
+    // YYYYMMDDHHMMSS[.fff]Z: a fraction has at least one digit and no trailing zero.
+    const z = v.length - 1;
+    const ok =
+      v.length >= 15 &&
+      v[z] === 0x5a &&
+      digits(0, 14) >= 0 &&
+      (z === 14 || (v[14] === 0x2e && z > 15 && v[z - 1] !== 0x30 && digits(15, z - 15) >= 0));
+    if (!ok) fail('ASN1_MALFORMED', `malformed GeneralizedTime "${text()}"`);
+    year = digits(0, 4);
+    at = 4;
   } else {
     fail('ASN1_MALFORMED', 'expected a time');
   }
-  const [mo, d, h, mi, se] = [m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number];
+  const mo = digits(at, 2);
+  const d = digits(at + 2, 2);
+  const h = digits(at + 4, 2);
+  const mi = digits(at + 6, 2);
+  const se = digits(at + 8, 2);
   // Not Date.UTC: it maps years 0-99 to 1900-1999, and GeneralizedTime may carry such years.
   const date = new Date(0);
   date.setUTCFullYear(year, mo - 1, d);
   date.setUTCHours(h, mi, se, 0);
   if (date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || h > 23 || mi > 59 || se > 59) {
-    fail('ASN1_MALFORMED', `invalid date "${s}"`);
+    fail('ASN1_MALFORMED', `invalid date "${text()}"`);
   }
   return date;
 }

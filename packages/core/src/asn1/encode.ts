@@ -6,22 +6,44 @@ import { fail } from '../errors.ts';
 
 export type Bytes = Uint8Array;
 
-function header(tag: number, length: number): Buffer {
-  if (length < 0x80) return Buffer.from([tag, length]);
-  let n = 0;
+/** Octets the length field takes (X.690 §8.1.3: short form below 128, else 1 + minimal long form). */
+function lengthSize(length: number): number {
+  if (length < 0x80) return 1;
+  let n = 1;
   for (let l = length; l > 0; l = Math.floor(l / 256)) n++;
-  const h = Buffer.allocUnsafe(2 + n);
-  h[0] = tag;
-  h[1] = 0x80 | n;
-  for (let i = n - 1, l = length; i >= 0; i--, l = Math.floor(l / 256)) h[2 + i] = l & 0xff;
+  return n;
+}
+
+/** Writes identifier and length octets at `at`; returns the offset after them. */
+function writeHeader(out: Uint8Array, at: number, tag: number, length: number): number {
+  out[at++] = tag;
+  if (length < 0x80) {
+    out[at++] = length;
+    return at;
+  }
+  const n = lengthSize(length) - 1;
+  out[at++] = 0x80 | n;
+  for (let i = n - 1, l = length; i >= 0; i--, l = Math.floor(l / 256)) out[at + i] = l & 0xff;
+  return at + n;
+}
+
+function header(tag: number, length: number): Buffer {
+  const h = Buffer.allocUnsafe(1 + lengthSize(length));
+  writeHeader(h, 0, tag, length);
   return h;
 }
 
-/** Any element from its identifier octet and content. */
+/** Any element from its identifier octet and content, written into one buffer. */
 export function tlv(tag: number, ...content: Bytes[]): Buffer {
   let len = 0;
   for (const c of content) len += c.length;
-  return Buffer.concat([header(tag, len), ...content]);
+  const out = Buffer.allocUnsafe(1 + lengthSize(len) + len);
+  let p = writeHeader(out, 0, tag, len);
+  for (const c of content) {
+    out.set(c, p);
+    p += c.length;
+  }
+  return out;
 }
 
 /** The header alone, for streaming a value of known length. */
@@ -32,9 +54,12 @@ export function tlvHeader(tag: number, length: number): Buffer {
 export const seq = (...items: Bytes[]): Buffer => tlv(0x30, ...items);
 export const set = (...items: Bytes[]): Buffer => tlv(0x31, ...items);
 
-/** SET OF: DER orders the encodings as octet strings (X.690 §11.6). */
-export function setOf(items: Bytes[]): Buffer {
-  return tlv(0x31, ...[...items].sort((a, b) => Buffer.compare(a, b)));
+/**
+ * SET OF: DER orders the encodings as octet strings (X.690 §11.6). `tag` replaces the SET tag for
+ * an IMPLICIT one (CMS `[0] IMPLICIT CertificateSet`) without a second copy.
+ */
+export function setOf(items: Bytes[], tag = 0x31): Buffer {
+  return tlv(tag, ...[...items].sort((a, b) => Buffer.compare(a, b)));
 }
 
 /** [n] EXPLICIT, i.e. constructed context tag around complete encodings. */
@@ -51,6 +76,14 @@ export function retag(encoding: Bytes, tag: number): Buffer {
 }
 
 export function integer(value: bigint | number): Buffer {
+  // Versions and other small counts: one content octet, no bigint arithmetic.
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < 0x80) {
+    const out = Buffer.allocUnsafe(3);
+    out[0] = 0x02;
+    out[1] = 1;
+    out[2] = value;
+    return out;
+  }
   let v = BigInt(value);
   const bytes: number[] = [];
   if (v === 0n) bytes.push(0);

@@ -66,16 +66,19 @@ export function newContentCipher(name: ContentCipherName): { spec: ContentCipher
   const known = oid === undefined ? undefined : KNOWN.get(oid);
   if (!known || oid === undefined) fail('UNSUPPORTED_ALGORITHM', `content cipher "${String(name)}" is not supported`);
   const gcm = known.mode === 'gcm';
+  const ivLength = gcm ? 12 : known.blockIv;
+  // One call to the CSPRNG for both: each call costs more than the bytes it returns.
+  const random = randomBytes(ivLength + known.keyLength);
   return {
     spec: {
       name: known.name,
       oid,
       mode: known.mode,
       keyLength: known.keyLength,
-      iv: randomBytes(gcm ? 12 : known.blockIv),
+      iv: random.subarray(0, ivLength),
       icvLength: gcm ? 16 : 0,
     },
-    key: randomBytes(known.keyLength),
+    key: random.subarray(ivLength),
   };
 }
 

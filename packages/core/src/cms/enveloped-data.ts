@@ -88,7 +88,9 @@ function nest(tag: number, ...inner: Parts[]): Parts {
   let length = 0;
   for (const p of inner) length += p.length;
   const h = tlvHeader(tag, length);
-  return { list: [h, ...inner.flatMap((p) => p.list)], length: h.length + length };
+  const list: Uint8Array[] = [h];
+  for (const p of inner) for (const item of p.list) list.push(item);
+  return { list, length: h.length + length };
 }
 
 interface PreparedEnvelope {
@@ -130,8 +132,8 @@ function prepareEnvelope(options: EncryptOptions): PreparedEnvelope {
 export function encryptContent(content: Uint8Array, options: EncryptOptions): Buffer {
   const env = prepareEnvelope(options);
   const enc = createContentEncryptor(env.spec, env.key);
-  const ciphertext = Buffer.concat([enc.update(content), enc.final()]);
-  const eci = nest(0x30, parts(env.eciHead), nest(0x80, parts(ciphertext)));
+  // The two ciphertext pieces are joined only by the final copy below.
+  const eci = nest(0x30, parts(env.eciHead), nest(0x80, parts(enc.update(content), enc.final())));
   const body = env.auth
     ? nest(0x30, parts(env.head), eci, nest(0x04, parts(enc.tag())))
     : nest(0x30, parts(env.head), eci);
@@ -205,14 +207,23 @@ async function* rechunk(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8
       yield chunk;
       continue;
     }
-    pending.push(chunk);
-    pendingLength += chunk.length;
-    if (pendingLength >= STREAM_CHUNK) {
-      const joined = Buffer.concat(pending, pendingLength);
+    if (pendingLength + chunk.length >= STREAM_CHUNK) {
+      // Copy only what completes a piece; a large remainder passes as a view.
+      const take = STREAM_CHUNK - pendingLength;
+      pending.push(chunk.subarray(0, take));
+      yield Buffer.concat(pending, STREAM_CHUNK);
       pending = [];
       pendingLength = 0;
-      yield joined;
+      const rest = chunk.subarray(take);
+      if (rest.length >= STREAM_CHUNK) yield rest;
+      else if (rest.length > 0) {
+        pending.push(rest);
+        pendingLength = rest.length;
+      }
+      continue;
     }
+    pending.push(chunk);
+    pendingLength += chunk.length;
   }
   if (pendingLength > 0) yield Buffer.concat(pending, pendingLength);
 }
