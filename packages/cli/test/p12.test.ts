@@ -306,6 +306,21 @@ describe('p12 import of what OpenSSL writes', () => {
     const r = sealpost(['p12', 'import', p12, '--out-dir', join(dir, 'o'), '--json']);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(json(r.stdout).identities.length, 1);
+    assert.doesNotMatch(r.stderr, /no MAC/);
+  });
+
+  test('a file without a MAC is imported with a warning, never silently', (t) => {
+    const dir = tempDir(t);
+    const p12 = join(dir, 'nomac.p12');
+    const args = ['-in', alice.certPath, '-inkey', alice.keyPath, '-passout', 'pass:x', '-out', p12];
+    const r0 = openssl(['pkcs12', '-export', '-nomac', '-keypbe', 'NONE', '-certpbe', 'NONE', ...args]);
+    assert.equal(r0.status, 0, r0.stderr);
+    const pw = join(dir, 'pw');
+    writeFileSync(pw, 'anything\n');
+    const r = sealpost(['p12', 'import', p12, '--out-dir', join(dir, 'o'), '--password-file', pw, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(json(r.stdout).mac, null);
+    assert.match(r.stderr, /^warning: the file has no MAC/m);
   });
 });
 

@@ -113,8 +113,19 @@ const SUBCOMMANDS: Subcommand[] = [
         fingerprintSha256: c.fingerprintSha256,
         friendlyName: contents.friendlyNames[c.fingerprintSha256],
       }));
+      if (contents.mac === undefined) {
+        io.stderr.write(
+          'warning: the file has no MAC, so nothing proves its contents are unchanged: import it only if you trust its source.\n',
+        );
+      }
       if (v.json) {
-        printJson(io, { identities, certificates, certificatesFile, keyEncrypted: encryptKey, mac: contents.mac });
+        printJson(io, {
+          identities,
+          certificates,
+          certificatesFile,
+          keyEncrypted: encryptKey,
+          mac: contents.mac ?? null,
+        });
         return 0;
       }
       for (const id of identities) io.stdout.write(`${describeIdentity(id)}\n`);

@@ -44,6 +44,7 @@ import {
   type HashName,
   hashFromOid,
   isLegacyHash,
+  legacyKeyReason,
   type ResolvedSignatureAlgorithm,
   resolveSignatureAlgorithm,
   signatureAlgorithmFor,
@@ -599,11 +600,13 @@ function verifyOne(
     if (hash === undefined) fail('UNSUPPORTED_ALGORITHM', `unsupported digest algorithm ${si.digestAlgorithm.oid}`);
     alg = resolveSignatureAlgorithm(si.signatureAlgorithm, hash);
     result.signatureAlgorithm = alg.name;
-    result.legacyAlgorithm ||= alg.legacy;
+    const weakKey = legacyKeyReason(cert.publicKeyInfo);
+    result.legacyAlgorithm ||= alg.legacy || weakKey !== undefined;
     if (result.legacyAlgorithm && !allowLegacy) {
       fail(
         'UNSUPPORTED_ALGORITHM',
-        `${alg.name} with a ${hash} message digest is a legacy algorithm, verified only when reading old mail is allowed`,
+        weakKey ??
+          `${alg.name} with a ${hash} message digest is a legacy algorithm, verified only when reading old mail is allowed`,
       );
     }
   } catch (e) {

@@ -104,7 +104,10 @@ export interface Pkcs12ContentSummary {
 export interface Pkcs12Inspection {
   version: number;
   mac?: MacInfo;
-  /** Whether a password was given and checked (by the MAC, or by decrypting). */
+  /**
+   * Whether a password was given and checked, by the MAC or by decrypting with it. False for a
+   * file with neither a MAC nor encrypted contents, which any password opens.
+   */
   passwordChecked: boolean;
   contents: Pkcs12ContentSummary[];
 }
@@ -207,6 +210,8 @@ class Opener {
   /** Inspection lists what it cannot open; reading refuses it. */
   readonly inspecting: boolean;
   readonly bags: OpenedBag[] = [];
+  /** Whether something was decrypted with the password (so a wrong one would have shown). */
+  usedPassword = false;
   #count = 0;
 
   constructor(secret: Secret | undefined, macVerified: boolean, budget: WorkBudget, inspecting: boolean) {
@@ -229,6 +234,7 @@ class Opener {
         const encryption = describeEncryption(algorithm);
         if (!this.secret || (this.inspecting && !encryption.supported)) return { type: 'encryptedData', encryption };
         const plain = decryptWith(algorithm, this.secret, ciphertext, this.budget, 'encrypted contents');
+        this.usedPassword = true;
         return { type: 'encryptedData', encryption, bags: this.safeContents(plain, 0, true) };
       }
       // Public-key privacy mode (envelopedData) and anything else: listed, never silently skipped on import.
@@ -303,6 +309,7 @@ class Opener {
             this.budget,
             'private key',
           );
+          this.usedPassword = true;
           opened.key = this.decrypted(() => privateKey(der), 'private key');
         }
         break;
@@ -406,11 +413,10 @@ function guarded<T>(fn: () => T): T {
 export function inspectPkcs12(data: Uint8Array, password?: string): Pkcs12Inspection {
   return guarded(() => {
     const pfx = parsePfx(data);
-    const contents =
-      password === undefined
-        ? new Opener(undefined, false, new WorkBudget(), true).contents(pfx)
-        : open(pfx, password, true).contents;
-    const out: Pkcs12Inspection = { version: 3, passwordChecked: password !== undefined, contents };
+    const opened = password === undefined ? undefined : open(pfx, password, true);
+    const contents = opened?.contents ?? new Opener(undefined, false, new WorkBudget(), true).contents(pfx);
+    const passwordChecked = opened !== undefined && (pfx.mac !== undefined || opened.opener.usedPassword);
+    const out: Pkcs12Inspection = { version: 3, passwordChecked, contents };
     if (pfx.mac) out.mac = pfx.mac.info;
     return out;
   });

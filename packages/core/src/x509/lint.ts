@@ -180,6 +180,20 @@ function lintKey(cert: Certificate, f: Findings): void {
           `The RSA modulus is ${key.bits} bits, which is not divisible by 8.`,
         );
       }
+      const e = rsaPublicExponent(key.publicKeyBytes);
+      if (e === undefined || e < 3n || e % 2n === 0n) {
+        f.error(
+          'e_rsa_public_exponent_invalid',
+          '6.1.6',
+          `The RSA public exponent ${e ?? '(unreadable)'} is not an odd number of 3 or more.`,
+        );
+      } else if (e < 65537n || e >= 1n << 256n) {
+        f.warning(
+          'w_rsa_public_exponent_range',
+          '6.1.6',
+          `The RSA public exponent ${e} is outside 2^16+1 … 2^256−1, the range the BRs recommend.`,
+        );
+      }
       break;
     }
     case 'ec':
@@ -507,5 +521,16 @@ function lintAuthorityKeyIdentifier(cert: Certificate, f: Findings): void {
       '7.1.2.3(g)',
       'authorityKeyIdentifier carries authorityCertIssuer or authorityCertSerialNumber, which must be absent.',
     );
+  }
+}
+
+/** RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } (RFC 8017 §A.1.1). */
+function rsaPublicExponent(publicKeyBytes: Uint8Array): bigint | undefined {
+  try {
+    const key = decode(publicKeyBytes);
+    return key.children.length === 2 ? readInteger(key.child(1)) : undefined;
+  } catch (e) {
+    if (e instanceof SealpostError) return undefined;
+    throw e;
   }
 }

@@ -12,6 +12,7 @@ import { algorithm, explicit, integer, seq } from '../asn1/encode.ts';
 import { OID } from '../asn1/oids.ts';
 import { fail } from '../errors.ts';
 import { type AlgorithmIdentifier, parseAlgorithmIdentifier } from './algorithm.ts';
+import type { PublicKeyInfo } from './certificate.ts';
 
 export type HashName = 'sha1' | 'sha256' | 'sha384' | 'sha512' | 'md5' | 'sha224';
 
@@ -208,6 +209,24 @@ const KEY_TYPES: Record<Scheme, string[]> = {
   ed25519: ['ed25519'],
   ed448: ['ed448'],
 };
+
+/** RSA moduli RFC 8551 §2.3 accepts for new signatures; smaller ones are legacy (old mail only). */
+const RSA_MIN_BITS = 2048;
+/** Larger moduli cost seconds to verify: refused, so a crafted message cannot make verification slow. */
+const RSA_MAX_BITS = 16384;
+
+/**
+ * Why a signer key is legacy (an RSA modulus under 2048 bits), or undefined when it is not. Keys too
+ * large to verify in bounded time are refused with UNSUPPORTED_ALGORITHM.
+ */
+export function legacyKeyReason(key: PublicKeyInfo): string | undefined {
+  if (key.kind !== 'rsa' && key.kind !== 'rsa-pss') return undefined;
+  if (key.bits > RSA_MAX_BITS) fail('UNSUPPORTED_ALGORITHM', `RSA keys over ${RSA_MAX_BITS} bits are not verified`);
+  if (key.bits < RSA_MIN_BITS) {
+    return `a ${key.bits}-bit RSA key is a legacy key (at least ${RSA_MIN_BITS} bits are required), verified only when reading old mail is allowed`;
+  }
+  return undefined;
+}
 
 /**
  * Verifies `signature` over `data`. Returns false for a wrong signature; throws UNSUPPORTED_ALGORITHM
