@@ -13,6 +13,19 @@ export const SERVICE_ERROR_CODES = {
   MASTER_KEY_UNAVAILABLE: 'The master key could not be obtained (missing file, failing or slow key command).',
   AUDIT_SECRET_IN_DETAILS: 'Audit details must not contain secrets (passwords, private keys, tokens).',
   AUDIT_DETAILS_INVALID: 'Audit details must be plain JSON data.',
+  NOT_FOUND: 'The requested thing (user, account, token, certificate, key, request, anchor...) does not exist.',
+  CONFLICT: 'The change conflicts with what is stored (a duplicate, or the thing is already done).',
+  INVALID_STATE: 'The request is not in a state that allows this step (e.g. releasing an unapproved recovery).',
+  FOUR_EYES: 'A key recovery must be approved by an administrator other than the one who requested it.',
+  UNAUTHENTICATED: 'The credentials are wrong, expired or revoked.',
+  ACCOUNT_LOCKED: 'Too many failed logins: the account or source is locked for a while.',
+  FORBIDDEN: 'The principal lacks the permission for this action.',
+  TOO_LARGE: 'The input is larger than the configured limit.',
+  IMPORT_INVALID: 'An import contains invalid rows or certificates (the error lists each with its reason).',
+  TEMPLATE_INVALID: 'A certificate template field is invalid (the error names the field).',
+  KEY_REJECTED: "The key's algorithm or size is not allowed by the template.",
+  CSR_INVALID: 'The certificate request is malformed or its signature does not prove possession of the key.',
+  LINT_FAILED: 'The certificate to be issued breaks the S/MIME Baseline Requirements (the error lists the findings).',
 } as const;
 
 export type ServiceErrorCode = keyof typeof SERVICE_ERROR_CODES;

@@ -3,6 +3,20 @@
  * that the store and server packages implement.
  */
 
+export {
+  type ArchivedKeySummary,
+  type ArchiveKeyInput,
+  archivedKeyAad,
+  KeyArchive,
+  type KeyArchiveOptions,
+} from './archive/key-archive.ts';
+export {
+  KeyRecovery,
+  type KeyRecoveryOptions,
+  type RecoveredKey,
+  type RecoveryRequest,
+  type RecoveryStatus,
+} from './archive/recovery.ts';
 export { AUDIT_ACTIONS, type AuditAction, isAuditAction } from './audit/actions.ts';
 export { canonicalJson, type JsonValue } from './audit/canonical-json.ts';
 export {
@@ -18,9 +32,61 @@ export {
   verifyChain,
 } from './audit/log.ts';
 export { isServiceError, SERVICE_ERROR_CODES, ServiceError, type ServiceErrorCode } from './errors.ts';
+export {
+  type Account,
+  Accounts,
+  type AccountsOptions,
+  type CreatedToken,
+  DEFAULT_LOCKOUT,
+  type LockoutPolicy,
+  type LoginResult,
+  type TokenInfo,
+} from './identity/accounts.ts';
+export { normalizeDomain, normalizeEmail } from './identity/email.ts';
+export {
+  checkPasswordPolicy,
+  DEFAULT_SCRYPT,
+  hashPassword,
+  MIN_PASSWORD_LENGTH,
+  type ScryptParams,
+  verifyPassword,
+} from './identity/passwords.ts';
+export {
+  authorize,
+  can,
+  isPermission,
+  isRole,
+  PERMISSIONS,
+  type Permission,
+  type Principal,
+  ROLE_PERMISSIONS,
+  ROLES,
+  type Role,
+} from './identity/permissions.ts';
+export {
+  type CsvImportOptions,
+  type CsvImportReport,
+  type CsvRowError,
+  type Group,
+  type MembershipChange,
+  type MembershipListener,
+  type User,
+  UserDirectory,
+  type UserDirectoryOptions,
+  type UserListQuery,
+  type UserPage,
+  type UserStatus,
+} from './identity/users.ts';
 export { type Clock, systemClock } from './ports/clock.ts';
 export type { Database, Row, Sql, SqlValue } from './ports/database.ts';
 export type { MasterKey } from './ports/master-key.ts';
 export { type Migration, migrations } from './schema/migrations.ts';
 export { createLocalMasterKey, MASTER_KEY_LENGTH, masterKeyId } from './secrets/local-master-key.ts';
 export { rotateMasterKey, Vault, type VaultOptions } from './secrets/vault.ts';
+export {
+  type TrustAnchor,
+  type TrustImportReport,
+  type TrustRefusal,
+  TrustStore,
+  type TrustStoreOptions,
+} from './trust/trust-store.ts';

@@ -1,8 +1,13 @@
 // The behaviour every Database adapter must share, run against SQLite and PostgreSQL alike.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Migration, Sql } from '@sealpost/services';
+import { type Migration, migrations, type Sql } from '@sealpost/services';
 import { isStoreError, migrate, type StoreDatabase, type StoreErrorCode } from '@sealpost/store';
+
+/** Every migration version the schema has, in order. */
+const ALL_VERSIONS = migrations.map((m) => ({ version: m.version }));
+const VERSIONS = migrations.map((m) => m.version);
+const LATEST = VERSIONS.at(-1);
 
 /** An empty store of its own; every `open()` is another node (connection pool, file handle) on it. */
 export interface StoreFixture {
@@ -305,8 +310,8 @@ export function databaseContract(factory: FixtureFactory): void {
     it('applies the schema once and is idempotent', () =>
       withStore(factory, async (f) => {
         const db = f.open();
-        assert.deepEqual(await migrate(db), { applied: [1], version: 1 });
-        assert.deepEqual(await migrate(db), { applied: [], version: 1 });
+        assert.deepEqual(await migrate(db), { applied: VERSIONS, version: LATEST });
+        assert.deepEqual(await migrate(db), { applied: [], version: LATEST });
         const tables = ['users', 'certificates', 'secrets', 'audit_log', 'jobs', 'trust_anchors', 'recovery_requests'];
         for (const t of tables) assert.deepEqual(await db.get(`SELECT COUNT(*) AS n FROM ${t}`), { n: 0 });
         // {{id}} became an auto-increment key.
@@ -353,12 +358,12 @@ export function databaseContract(factory: FixtureFactory): void {
         const [a, b] = [f.open(), f.open()];
         await Promise.all([a.ping(), b.ping()]);
         const results = await Promise.all([migrate(a), migrate(b)]);
-        assert.deepEqual(results.map((r) => r.applied).sort(), [[], [1]]);
+        assert.deepEqual(results.map((r) => r.applied).sort(), [[], VERSIONS]);
         assert.deepEqual(
           results.map((r) => r.version),
-          [1, 1],
+          [LATEST, LATEST],
         );
-        assert.deepEqual(await a.all('SELECT version FROM schema_migrations'), [{ version: 1 }]);
+        assert.deepEqual(await a.all('SELECT version FROM schema_migrations ORDER BY version'), ALL_VERSIONS);
       }));
   });
 

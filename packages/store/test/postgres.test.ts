@@ -2,8 +2,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { migrations } from '@sealpost/services';
 import { isStoreError, migrate, openDatabase, openPostgres, type StoreDatabase } from '@sealpost/store';
 import { databaseContract, type StoreFixture } from './contract.ts';
+
+/** Every migration version the schema has, in order. */
+const ALL_VERSIONS = migrations.map((m) => ({ version: m.version }));
 
 const BASE_URL = process.env['SEALPOST_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const admin = openPostgres(BASE_URL);
@@ -178,7 +182,7 @@ describe('openDatabase (PostgreSQL)', () => {
       const db = await openDatabase({ url: urlFor(schema) });
       try {
         assert.equal(db.dialect, 'postgres');
-        assert.deepEqual(await db.all('SELECT version FROM schema_migrations'), [{ version: 1 }]);
+        assert.deepEqual(await db.all('SELECT version FROM schema_migrations ORDER BY version'), ALL_VERSIONS);
         assert.deepEqual(await db.get('SELECT COUNT(*) AS n FROM certificates'), { n: 0 });
       } finally {
         await db.close();

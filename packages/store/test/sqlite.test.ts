@@ -5,8 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { migrations } from '@sealpost/services';
 import { isStoreError, openDatabase, openSqlite, type StoreDatabase } from '@sealpost/store';
 import { databaseContract, type StoreFixture } from './contract.ts';
+
+/** Every migration version the schema has, in order. */
+const ALL_VERSIONS = migrations.map((m) => ({ version: m.version }));
 
 const dirs: string[] = [];
 after(async () => {
@@ -116,7 +120,7 @@ describe('openDatabase (SQLite)', () => {
       assert.equal(db.dialect, 'sqlite');
       assert.equal((await stat(dataDir)).mode & 0o777, 0o700);
       assert.ok((await stat(join(dataDir, 'sealpost.db'))).isFile());
-      assert.deepEqual(await db.all('SELECT version FROM schema_migrations'), [{ version: 1 }]);
+      assert.deepEqual(await db.all('SELECT version FROM schema_migrations ORDER BY version'), ALL_VERSIONS);
     } finally {
       await db.close();
     }

@@ -39,7 +39,7 @@ CREATE INDEX group_members_by_user ON group_members (user_id);
 CREATE TABLE accounts (
   user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
   password_hash TEXT NOT NULL,
-  role TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'user')),
+  role TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'auditor', 'user')),
   created_at TEXT NOT NULL,
   updated_at TEXT NOT NULL
 );
@@ -164,4 +164,59 @@ CREATE TABLE jobs (
 )
 `;
 
-export const migrations: readonly Migration[] = [{ version: 1, name: 'initial', up: initial }];
+/**
+ * Failed logins, one row per failure and per key ("account:<email>", "source:<address>"), so that
+ * every node sees the same count (identity/accounts.ts). Rows older than the lockout window are
+ * deleted as new failures arrive.
+ */
+const loginFailures = `
+CREATE TABLE login_failures (
+  id {{id}},
+  limiter_key TEXT NOT NULL,
+  failed_at TEXT NOT NULL
+);
+CREATE INDEX login_failures_by_key ON login_failures (limiter_key, failed_at)
+`;
+
+/**
+ * What the CA service keeps beside the cas rows (ca/ca-service.ts):
+ *   ca_settings  the URLs written into issued certificates (CDP, AIA) and the issuers above the CA
+ *                certificate (DER certificates concatenated, issuer first; empty for a root);
+ *   ca_requests  intermediate CAs waiting for their certificate from an external root: the key is
+ *                already sealed (context ca-key:<id>), and the id becomes the CA's id on import;
+ *   crls         the current CRL of each CA, re-signed on every revocation and before nextUpdate.
+ */
+const caState = `
+CREATE TABLE ca_settings (
+  ca_id TEXT PRIMARY KEY REFERENCES cas (id),
+  crl_url TEXT,
+  ocsp_url TEXT,
+  ca_issuers_url TEXT,
+  chain {{bytes}} NOT NULL
+);
+
+CREATE TABLE ca_requests (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  csr {{bytes}} NOT NULL,
+  key_secret_id TEXT NOT NULL REFERENCES secrets (id),
+  crl_url TEXT,
+  ocsp_url TEXT,
+  ca_issuers_url TEXT,
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE crls (
+  ca_id TEXT PRIMARY KEY REFERENCES cas (id),
+  crl_number BIGINT NOT NULL,
+  der {{bytes}} NOT NULL,
+  this_update TEXT NOT NULL,
+  next_update TEXT NOT NULL
+)
+`;
+
+export const migrations: readonly Migration[] = [
+  { version: 1, name: 'initial', up: initial },
+  { version: 2, name: 'login-failures', up: loginFailures },
+  { version: 3, name: 'ca-state', up: caState },
+];
