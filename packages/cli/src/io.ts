@@ -57,7 +57,7 @@ export async function readInput(path: string | undefined, io: Io): Promise<Input
       throw new IoError(`cannot read input "${path}": no such file`);
     }
     if (size <= STREAM_THRESHOLD) return { kind: 'buffer', data: await readFileOrFail(path, 'input') };
-    return { kind: 'stream', data: createReadStream(path, { highWaterMark: 1024 * 1024 }) };
+    return { kind: 'stream', data: createReadStream(path, { highWaterMark: 256 * 1024 }) };
   }
   // Standard input: buffer up to the threshold; past it, continue as a stream.
   const iterator = (io.stdin as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
@@ -104,7 +104,8 @@ export async function writeOutput(
   const target = toStdout ? join(tmpdir(), 'sealpost-out') : path;
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    const source = data instanceof Uint8Array ? Readable.from([data]) : Readable.from(data);
+    // One chunk in flight at a time: the stream's own buffering is what bounds memory.
+    const source = Readable.from(data instanceof Uint8Array ? [data] : data, { highWaterMark: 1 });
     await pipeline(source, createWriteStream(temp, { mode: 0o600 }));
     if (toStdout) {
       await pipeline(createReadStream(temp), io.stdout as Writable, { end: false });

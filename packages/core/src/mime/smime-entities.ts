@@ -1,12 +1,12 @@
 /** The S/MIME MIME wrappers (RFC 8551 §3.3–§3.5): multipart/signed and application/pkcs7-mime. */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { fail } from '../errors.ts';
 import { base64EncodeLines } from '../util/base64.ts';
 import { type ContentType, formatHeaderField } from './headers.ts';
 
 /** A fresh boundary; "=_" cannot occur in quoted-printable or base64 text, so clashes need a literal copy. */
 export function newBoundary(): string {
-  return `----=_sealpost_${randomBytes(16).toString('hex')}`;
+  return `----=_sealpost_${randomUUID()}`;
 }
 
 /** True when `boundary` occurs anywhere in `bytes` (then another one must be chosen). */

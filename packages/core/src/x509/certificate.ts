@@ -206,7 +206,7 @@ export class Certificate {
   get publicKey(): KeyObject {
     if (!this.#publicKey) {
       try {
-        this.#publicKey = createPublicKey({ key: Buffer.from(this.publicKeyInfo.spki), format: 'der', type: 'spki' });
+        this.#publicKey = publicKeyFor(this.publicKeyInfo.spki);
       } catch (e) {
         throw new SealpostError(
           'KEY_MALFORMED',
@@ -384,4 +384,23 @@ function parseSpki(el: Asn1): PublicKeyInfo {
   return curve === undefined
     ? { kind, bits, algorithm, publicKeyBytes: bytes, spki: el.raw }
     : { kind, bits, curve, algorithm, publicKeyBytes: bytes, spki: el.raw };
+}
+
+/**
+ * KeyObjects by SubjectPublicKeyInfo, shared by every parse of the same certificate: importing a
+ * key costs nearly as much as an RSA verification, and the same signers and CAs recur message after
+ * message. Bounded; the oldest entry goes first.
+ */
+const publicKeys = new Map<string, KeyObject>();
+const PUBLIC_KEY_CACHE_SIZE = 256;
+
+function publicKeyFor(spki: Uint8Array): KeyObject {
+  const id = Buffer.from(spki).toString('latin1');
+  let key = publicKeys.get(id);
+  if (!key) {
+    key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+    if (publicKeys.size >= PUBLIC_KEY_CACHE_SIZE) publicKeys.delete(publicKeys.keys().next().value!);
+    publicKeys.set(id, key);
+  }
+  return key;
 }

@@ -152,7 +152,7 @@ test('buildMultipartSigned layout and buildPkcs7Mime headers', () => {
 test('newBoundary is random and cannot occur in base64 or quoted-printable text', () => {
   const a = newBoundary();
   assert.notEqual(a, newBoundary());
-  assert.match(a, /^----=_sealpost_[0-9a-f]{32}$/);
+  assert.match(a, /^----=_sealpost_[0-9a-f-]{36}$/);
   assert.ok(boundaryOccursIn(Buffer.from(`x${a}y`), a));
   assert.ok(!boundaryOccursIn(Buffer.from('x'), a));
 });
