@@ -1,0 +1,180 @@
+/**
+ * Server configuration: defaults, then the JSON configuration file, then environment variables,
+ * then command-line options (see docs/server.md). `checkConfig` validates a parsed file with
+ * messages that name each setting.
+ */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { MasterKeySource } from '@sealpost/store';
+import { DEFAULT_BODY_LIMIT } from './http/router.ts';
+import { type Infer, s, validate } from './http/schema.ts';
+import { LOG_LEVELS, type LogLevel } from './logging.ts';
+
+export interface ServerConfig {
+  /** `HOST:PORT`, checked by parseListen. */
+  readonly http: string;
+  readonly dataDir: string;
+  /** PostgreSQL when set; otherwise SQLite at `<dataDir>/sealpost.db`. */
+  readonly databaseUrl?: string;
+  readonly masterKey: MasterKeySource;
+  readonly trustProxy: boolean;
+  readonly logLevel: LogLevel;
+  readonly bodyLimitBytes: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP = '127.0.0.1:8080';
+export const DEFAULT_DATA_DIR = './sealpost-data';
+export const CONFIG_FILE = 'sealpost.json';
+
+/** The configuration file's schema: every setting is optional. */
+const FILE_SCHEMA = s.object({
+  http: s.optional(s.string({ description: 'HOST:PORT to listen on.' })),
+  dataDir: s.optional(s.string({ minLength: 1 })),
+  databaseUrl: s.optional(s.string({ pattern: '^postgres(ql)?://' })),
+  masterKey: s.optional(
+    s.object({
+      file: s.optional(s.string({ minLength: 1 })),
+      command: s.optional(s.array(s.string({ minLength: 1 }), { minItems: 1 })),
+      timeoutMs: s.optional(s.integer({ minimum: 1, maximum: 600_000 })),
+    }),
+  ),
+  trustProxy: s.optional(s.boolean()),
+  logLevel: s.optional(s.enum(LOG_LEVELS)),
+  bodyLimitBytes: s.optional(s.integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 })),
+  shutdownTimeoutMs: s.optional(s.integer({ minimum: 0, maximum: 600_000 })),
+});
+export type ConfigFile = Infer<typeof FILE_SCHEMA>;
+
+export type ConfigCheck = { ok: true; config: ConfigFile } | { ok: false; problems: string[] };
+
+/** Validates a parsed configuration file; each problem names its setting. */
+export function checkConfig(value: unknown): ConfigCheck {
+  const problems = validate(FILE_SCHEMA, value, '').map((e) => `${e.pointer.slice(1) || 'the file'}: ${e.message}`);
+  // Checks the schema cannot express, on whatever parts have the right type.
+  const config = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  if (typeof config['http'] === 'string') {
+    const problem = listenProblem(config['http']);
+    if (problem !== undefined) problems.push(`http: ${problem}`);
+  }
+  const key = config['masterKey'];
+  if (typeof key === 'object' && key !== null) {
+    const { file, command, timeoutMs } = key as Record<string, unknown>;
+    if ((file === undefined) === (command === undefined)) problems.push('masterKey: set either "file" or "command"');
+    if (timeoutMs !== undefined && command === undefined)
+      problems.push('masterKey/timeoutMs: applies only to "command"');
+  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, config: value as ConfigFile };
+}
+
+/** `HOST:PORT`, `[v6]:PORT` or `:PORT` (all interfaces). */
+export function parseListen(text: string): { host: string; port: number } {
+  const problem = listenProblem(text);
+  if (problem !== undefined) throw new ConfigError([`http: ${problem}`]);
+  const colon = text.lastIndexOf(':');
+  const host = text.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  return { host: host === '' ? '0.0.0.0' : host, port: Number(text.slice(colon + 1)) };
+}
+
+function listenProblem(text: string): string | undefined {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]*):(\d{1,5})$/.exec(text);
+  if (m === null || Number(m[2]) > 65535)
+    return `must be HOST:PORT with a port from 0 to 65535, e.g. ${DEFAULT_HTTP} (got ${JSON.stringify(text)})`;
+  return undefined;
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export interface ConfigSources {
+  /** Parsed `--config`/`--http`/`--data-dir` options. */
+  readonly options: { readonly config?: string; readonly http?: string; readonly dataDir?: string };
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Where relative paths start. */
+  readonly cwd: string;
+}
+
+/**
+ * The effective configuration. The file is `--config`, else `$SEALPOST_CONFIG`, else `./sealpost.json`
+ * when it exists. Relative paths in the file are relative to the file.
+ */
+export async function resolveConfig({ options, env, cwd }: ConfigSources): Promise<ServerConfig> {
+  const explicit = options.config ?? env['SEALPOST_CONFIG'];
+  const filePath = resolve(cwd, explicit ?? CONFIG_FILE);
+  let file: ConfigFile = {};
+  let text: string | undefined;
+  try {
+    text = await readFile(filePath, 'utf8');
+  } catch (e) {
+    if (explicit !== undefined || (e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new ConfigError([`cannot read the configuration file ${filePath}: ${(e as Error).message}`]);
+    }
+  }
+  const fileDir = resolve(filePath, '..');
+  if (text !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      throw new ConfigError([`${filePath} is not valid JSON: ${(e as Error).message}`]);
+    }
+    const checked = checkConfig(parsed);
+    if (!checked.ok) throw new ConfigError(checked.problems.map((p) => `${filePath}: ${p}`));
+    file = checked.config;
+  }
+  const fromFile = (p: string | undefined) => (p === undefined ? undefined : isAbsolute(p) ? p : join(fileDir, p));
+
+  const problems: string[] = [];
+  const envChoice = <T>(name: string, parse: (v: string) => T | undefined, expected: string): T | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return undefined;
+    const value = parse(raw);
+    // The database URL may hold a password: it is not echoed.
+    const got = name === 'DATABASE_URL' ? '' : ` (got ${JSON.stringify(raw)})`;
+    if (value === undefined) problems.push(`${name}: must be ${expected}${got}`);
+    return value;
+  };
+  const trustProxy = envChoice(
+    'SEALPOST_TRUST_PROXY',
+    (v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : undefined),
+    'true or false',
+  );
+  const logLevel = envChoice('SEALPOST_LOG_LEVEL', (v) => LOG_LEVELS.find((l) => l === v), LOG_LEVELS.join(', '));
+  const databaseUrl = envChoice(
+    'DATABASE_URL',
+    (v) => (/^postgres(ql)?:\/\//i.test(v) ? v : undefined),
+    'a postgres:// URL',
+  );
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const http = options.http ?? env['SEALPOST_HTTP'] ?? file.http ?? DEFAULT_HTTP;
+  parseListen(http);
+  const dataDir = resolve(cwd, options.dataDir ?? env['SEALPOST_DATA'] ?? fromFile(file.dataDir) ?? DEFAULT_DATA_DIR);
+  const keyBase64 = env['SEALPOST_MASTER_KEY'];
+  const masterKey: MasterKeySource =
+    keyBase64 !== undefined && keyBase64 !== ''
+      ? { base64: keyBase64 }
+      : file.masterKey?.command !== undefined
+        ? {
+            command: file.masterKey.command,
+            ...(file.masterKey.timeoutMs === undefined ? {} : { timeoutMs: file.masterKey.timeoutMs }),
+          }
+        : { path: fromFile(file.masterKey?.file) ?? join(dataDir, 'master.key') };
+  const url = databaseUrl ?? file.databaseUrl;
+  return {
+    http,
+    dataDir,
+    ...(url === undefined ? {} : { databaseUrl: url }),
+    masterKey,
+    trustProxy: trustProxy ?? file.trustProxy ?? false,
+    logLevel: logLevel ?? file.logLevel ?? 'info',
+    bodyLimitBytes: file.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
+    shutdownTimeoutMs: file.shutdownTimeoutMs ?? 10_000,
+  };
+}
