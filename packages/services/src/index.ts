@@ -31,6 +31,31 @@ export {
   GENESIS_HASH,
   verifyChain,
 } from './audit/log.ts';
+export {
+  type CaInfo,
+  CaService,
+  type CaServiceOptions,
+  type CreateRootInput,
+  caKeyAad,
+  type ImportCaInput,
+  type IntermediateRequestInput,
+  type IssueRequest,
+  type IssueResult,
+  type RenewalCandidate,
+  type RenewOptions,
+} from './ca/ca-service.ts';
+export type { CaUrls } from './ca/checks.ts';
+export { LintFailedError, TemplateError } from './ca/errors.ts';
+export { CA_KEY_ALGORITHMS, type CaKeyAlgorithm, type EcCurve, KEY_ALGORITHMS, type KeyAlgorithm } from './ca/keys.ts';
+export { type IssuedCertificate, REVOCATION_REASONS } from './ca/records.ts';
+export {
+  type CertificateTemplate,
+  DEFAULT_TEMPLATES,
+  type KeyPolicy,
+  MAX_VALIDITY_DAYS,
+  type TemplateBody,
+  type TemplatePurpose,
+} from './ca/templates.ts';
 export { isServiceError, SERVICE_ERROR_CODES, ServiceError, type ServiceErrorCode } from './errors.ts';
 export {
   type Account,
