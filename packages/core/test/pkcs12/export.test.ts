@@ -155,3 +155,24 @@ test('gpgsm 2.2 imports a compat file with a generated password, key included', 
     gpgsm.close();
   }
 });
+
+test('what gpgsm 2.2 exports (RC2-40 certificates, 3DES key, SHA-1 MAC) imports, key and certificate paired', async () => {
+  const gpgsm = await Gpgsm.create({
+    trust: [pki.root.certPath],
+    certs: [pki.intermediate.certPath],
+    identities: [alice],
+  });
+  try {
+    const { p12, passphrase } = gpgsm.exportP12(alice.email);
+    const inspection = inspectPkcs12(p12);
+    assert.equal(inspection.mac?.algorithm, 'sha1');
+    assert.equal(inspection.contents[0]?.type, 'encryptedData');
+    const contents = readPkcs12(p12, passphrase);
+    assert.equal(contents.identities.length, 1);
+    const [id] = contents.identities;
+    assert.equal(id!.certificate?.fingerprintSha256, aliceCert.fingerprintSha256);
+    assert.ok(keyMatchesCertificate(id!.privateKey, aliceCert));
+  } finally {
+    gpgsm.close();
+  }
+});

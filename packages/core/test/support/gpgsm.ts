@@ -192,6 +192,15 @@ export class Gpgsm {
     return path;
   }
 
+  /**
+   * The identity with `email` as a PKCS#12 file (`--export-secret-key-p12`). The loopback passphrase
+   * both unlocks the key and protects the file, so it is returned with it.
+   */
+  exportP12(email: string): { p12: Buffer; passphrase: string } {
+    const r = this.check(this.withPassphrase(['--export-secret-key-p12', email]), 'export-secret-key-p12');
+    return { p12: r.stdout, passphrase: readFileSync(this.passphraseFile, 'utf8') };
+  }
+
   /** A DER SignedData by the identity with `signerEmail`: detached, or with the content inside. */
   sign(content: Buffer, signerEmail: string, detached: boolean): Buffer {
     const mode = detached ? '--detach-sign' : '--sign';
