@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import {
   buildPkcs12,
   type Certificate,
-  classifyCertificate,
   generatedPasswordBits,
   generatePkcs12Password,
+  importDecision,
   inspectPkcs12,
   isSealpostError,
   nameToString,
@@ -266,7 +266,9 @@ function identitySummary(id: Pkcs12Identity) {
   };
   if (!cert)
     return { ...base, purpose: 'none' as const, smime: false, askPurposes: false, reasons: ['No certificate.'] };
-  const c = classifyCertificate(cert);
+  // The mobile clients' import rule (single-purpose imports as it is, dual-use asks) lives in core.
+  const choice = importDecision([cert]).identities[0]!;
+  const c = choice.classification;
   return {
     ...base,
     subject: nameToString(cert.subject),
@@ -275,8 +277,10 @@ function identitySummary(id: Pkcs12Identity) {
     notAfter: cert.notAfter.toISOString(),
     smime: c.smime,
     purpose: c.purpose,
-    askPurposes: c.purpose === 'dual-use',
-    reasons: c.reasons,
+    importAction: choice.action,
+    enable: choice.enable,
+    askPurposes: choice.action === 'ask',
+    reasons: [...c.reasons, choice.why],
   };
 }
 
