@@ -37,3 +37,13 @@ export { type FieldError, type Infer, type Schema, s, validate } from './http/sc
 export { createLogger, type Logger, type LogLevel, redact } from './logging.ts';
 export { main } from './main.ts';
 export { type RunningServer, type ServerDeps, type StartOptions, startServer, VERSION, type Wiring } from './server.ts';
+export {
+  actorOf,
+  CSRF_KEY_AAD,
+  callerOf,
+  createServices,
+  type Services,
+  type ServicesProvider,
+  servicesProvider,
+} from './services.ts';
+export { accountsAuthenticator, authorizeRoute, domainRoutes, wiring } from './wiring.ts';

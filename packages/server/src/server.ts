@@ -32,6 +32,8 @@ export interface Wiring {
   routes?(deps: ServerDeps): Route[];
   /** Without it, nobody can authenticate and only public routes answer. */
   access?(deps: ServerDeps): { authenticator: Authenticator; authorize: Authorize };
+  /** Work that runs while the server listens (scheduled jobs); stopped before the database closes. */
+  background?(deps: ServerDeps): Promise<{ stop(): Promise<void> }>;
 }
 
 export type StartOptions = Partial<ServerConfig> & {
@@ -117,6 +119,7 @@ export async function startServer(options: StartOptions = {}, wiring: Wiring = {
     });
     const bound = (listening.address() as AddressInfo).port;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+    const background = await wiring.background?.(deps);
     log.info(`sealpost listening on ${url}`, { url, dataDir, dialect: db.dialect });
 
     let closing: Promise<void> | undefined;
@@ -134,6 +137,7 @@ export async function startServer(options: StartOptions = {}, wiring: Wiring = {
       }, options.shutdownTimeoutMs ?? 10_000);
       await closed;
       clearTimeout(deadline);
+      await background?.stop();
       await db.close();
       log.info('stopped');
     };

@@ -56,6 +56,25 @@ export {
   type TemplateBody,
   type TemplatePurpose,
 } from './ca/templates.ts';
+export {
+  AutoEnrollment,
+  type AutoEnrollmentOptions,
+  type EnrolledCertificate,
+  type EnrollmentFailure,
+  type EnrollmentReport,
+  type EnrollmentScope,
+  type RenewalFailure,
+  type RenewalReport,
+  SYSTEM_ACTOR,
+} from './enrollment/auto-enrollment.ts';
+export {
+  type CertificateListQuery,
+  type CertificatePage,
+  type CertificateState,
+  certificateBySerial,
+  certificateState,
+  listCertificates,
+} from './enrollment/certificate-list.ts';
 export { isServiceError, SERVICE_ERROR_CODES, ServiceError, type ServiceErrorCode } from './errors.ts';
 export {
   type Account,

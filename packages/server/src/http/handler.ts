@@ -9,7 +9,16 @@ import type { Logger } from '../logging.ts';
 import type { Metrics } from '../metrics.ts';
 import { type Authenticator, type Authorize, checkAccess } from './auth.ts';
 import { HttpError, PROBLEM_CONTENT_TYPE, toProblem } from './problem.ts';
-import { type Match, parseParameters, type Reply, type Router, readJsonBody, splitTarget } from './router.ts';
+import {
+  type Match,
+  parseParameters,
+  type RawBody,
+  type Reply,
+  type Router,
+  readJsonBody,
+  readRawBody,
+  splitTarget,
+} from './router.ts';
 import { validate } from './schema.ts';
 
 export interface HandlerOptions {
@@ -104,15 +113,18 @@ async function parseInput(
   match: Match,
   query: ReadonlyMap<string, readonly string[]>,
   bodyLimit: number,
-): Promise<{ params: Record<string, unknown>; query: unknown; body: unknown }> {
+): Promise<{ params: Record<string, unknown>; query: unknown; body: unknown; rawBody: RawBody | undefined }> {
   const { route } = match;
   const params = parseParameters(route.params, match.params, '/params');
   const parsedQuery = parseParameters(route.query, query, '/query');
   const errors = [...params.errors, ...parsedQuery.errors];
   let body: unknown;
+  let rawBody: RawBody | undefined;
   if (route.body !== undefined) {
     body = await readJsonBody(req, bodyLimit);
     errors.push(...validate(route.body, body, '/body'));
+  } else if (route.rawBody !== undefined) {
+    rawBody = await readRawBody(req, route.rawBody, bodyLimit);
   } else if (hasBody(req)) {
     throw new HttpError('UNSUPPORTED_MEDIA_TYPE', `${route.method} ${route.path} takes no request body.`);
   }
@@ -125,6 +137,7 @@ async function parseInput(
     params: params.value as Record<string, string>,
     query: route.query === undefined ? undefined : parsedQuery.value,
     body,
+    rawBody,
   };
 }
 
@@ -135,8 +148,11 @@ function hasBody(req: IncomingMessage): boolean {
 }
 
 function send(res: ServerResponse, reply: Reply, closeConnection: boolean): void {
-  let payload: string | undefined;
-  if (reply.json !== undefined) {
+  let payload: string | Uint8Array | undefined;
+  if (reply.bytes !== undefined) {
+    payload = reply.bytes;
+    res.setHeader('content-type', reply.contentType ?? 'application/octet-stream');
+  } else if (reply.json !== undefined) {
     payload = JSON.stringify(reply.json);
     res.setHeader('content-type', reply.contentType ?? 'application/json; charset=utf-8');
   } else if (reply.text !== undefined) {

@@ -92,7 +92,7 @@ function operation(route: Route): Record<string, unknown> {
     };
   }
   const hasInput = route.body !== undefined || route.query !== undefined || route.params !== undefined;
-  if (route.body !== undefined) {
+  if (route.body !== undefined || route.rawBody !== undefined) {
     responses['400'] ??= problemResponse(HTTP_ERROR_CODES.MALFORMED_REQUEST);
     responses['413'] ??= problemResponse(HTTP_ERROR_CODES.PAYLOAD_TOO_LARGE);
     responses['415'] ??= problemResponse(HTTP_ERROR_CODES.UNSUPPORTED_MEDIA_TYPE);
@@ -112,6 +112,16 @@ function operation(route: Route): Record<string, unknown> {
     ...(route.body === undefined
       ? {}
       : { requestBody: { required: true, content: { 'application/json': { schema: toJsonSchema(route.body) } } } }),
+    ...(route.rawBody === undefined
+      ? {}
+      : {
+          requestBody: {
+            required: route.rawBody.optional !== true,
+            content: Object.fromEntries(
+              route.rawBody.types.map((t) => [t, { schema: { type: 'string', format: 'binary' } }]),
+            ),
+          },
+        }),
     responses,
     security: route.auth === 'public' ? [] : [{ bearer: [] }, { session: [] }],
     ...(route.auth === 'public' || route.auth === 'authenticated' ? {} : { 'x-sealpost-permission': route.auth }),

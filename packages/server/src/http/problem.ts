@@ -6,7 +6,13 @@
  * holds the details under the same id.
  */
 import { randomUUID } from 'node:crypto';
-import { SERVICE_ERROR_CODES, ServiceError, type ServiceErrorCode } from '@sealpost/services';
+import {
+  LintFailedError,
+  SERVICE_ERROR_CODES,
+  ServiceError,
+  type ServiceErrorCode,
+  TemplateError,
+} from '@sealpost/services';
 import { STORE_ERROR_CODES, StoreError, type StoreErrorCode } from '@sealpost/store';
 import type { FieldError } from './schema.ts';
 
@@ -121,6 +127,8 @@ export interface ProblemDocument {
   readonly errors?: readonly FieldError[];
   /** For 5xx: the id under which the server logged what happened. */
   readonly incident?: string;
+  /** LINT_FAILED: the S/MIME BR lint's error findings that blocked issuance. */
+  readonly findings?: readonly { readonly rule: string; readonly section: string; readonly message: string }[];
 }
 
 export interface Problem {
@@ -141,6 +149,7 @@ export function toProblem(e: unknown): Problem {
   let code: string;
   let title: string;
   let errors: readonly FieldError[] | undefined;
+  let findings: ProblemDocument['findings'];
   let headers: Record<string, string> = {};
   if (e instanceof HttpError) {
     mapping = HTTP_STATUS[e.code];
@@ -152,6 +161,14 @@ export function toProblem(e: unknown): Problem {
     mapping = SERVICE_STATUS[e.code];
     code = e.code;
     title = SERVICE_ERROR_CODES[e.code];
+    // The template field as a pointer into the request body, e.g. keys.rsaMinBits → /body/keys/rsaMinBits.
+    if (e instanceof TemplateError) {
+      const at = e.field === '(body)' ? '/body' : `/body/${e.field.replaceAll('.', '/')}`;
+      errors = [{ pointer: at, message: e.message }];
+    }
+    if (e instanceof LintFailedError) {
+      findings = e.findings.map((f) => ({ rule: f.rule, section: f.section, message: f.message }));
+    }
   } else if (e instanceof StoreError) {
     // The driver's message may name tables and values: show only the catalogue text.
     mapping = { ...STORE_STATUS[e.code], showMessage: false };
@@ -175,6 +192,7 @@ export function toProblem(e: unknown): Problem {
     detail: incident === undefined ? detail : `${detail} (incident ${incident.id})`,
     code,
     ...(errors === undefined ? {} : { errors }),
+    ...(findings === undefined ? {} : { findings }),
     ...(incident === undefined ? {} : { incident: incident.id }),
   };
   return incident === undefined ? { document, headers } : { document, headers, incident };

@@ -21,11 +21,13 @@ export interface ResponseSpec {
   readonly contentType?: string;
 }
 
-/** What a handler returns: a JSON body, a text body, or neither (204 unless a status is given). */
+/** What a handler returns: a JSON body, a text body, bytes, or none (204 unless a status is given). */
 export interface Reply {
   readonly status?: number;
   readonly json?: unknown;
   readonly text?: string;
+  /** A binary body (e.g. a DER CRL); `contentType` defaults to application/octet-stream. */
+  readonly bytes?: Uint8Array;
   readonly contentType?: string;
   readonly headers?: Readonly<Record<string, string | readonly string[]>>;
 }
@@ -44,6 +46,23 @@ export interface Context<B, Q, P> {
   readonly params: P;
   readonly query: Q;
   readonly body: B;
+  /** The request body of a route declaring `rawBody`, with its media type (lower-case, no parameters). */
+  readonly rawBody: RawBody | undefined;
+}
+
+export interface RawBody {
+  readonly type: string;
+  readonly bytes: Uint8Array;
+}
+
+/** A route taking a non-JSON body (CSV, DER, PEM…): the media types it accepts and its size cap. */
+export interface RawBodySpec {
+  /** Accepted media types, lower-case, e.g. `application/ocsp-request`. */
+  readonly types: readonly string[];
+  /** At most this many bytes; default the server's body limit. */
+  readonly limit?: number;
+  /** Whether a request may leave the body out; default false. */
+  readonly optional?: boolean;
 }
 
 export interface RouteSpec<
@@ -61,8 +80,10 @@ export interface RouteSpec<
   /** Path parameters' schemas; without it every parameter is a non-empty string. */
   readonly params?: P;
   readonly query?: Q;
-  /** The JSON body's schema; a route without one accepts no body. */
+  /** The JSON body's schema; a route without one (or `rawBody`) accepts no body. */
   readonly body?: B;
+  /** Instead of `body`: a non-JSON body, handed over unparsed as `rawBody`. */
+  readonly rawBody?: RawBodySpec;
   readonly responses: Readonly<Record<number, ResponseSpec>>;
   handler(context: Context<Input<B>, Input<Q>, Parameters<P>>): Reply | Promise<Reply>;
 }
@@ -78,6 +99,7 @@ export interface Route {
   readonly params?: ObjectSchema;
   readonly query?: ObjectSchema;
   readonly body?: Schema;
+  readonly rawBody?: RawBodySpec;
   readonly responses: Readonly<Record<number, ResponseSpec>>;
   handler(context: Context<unknown, unknown, Record<string, unknown>>): Reply | Promise<Reply>;
 }
@@ -88,6 +110,9 @@ export function defineRoute<
   Q extends ObjectSchema | undefined = undefined,
   P extends ObjectSchema | undefined = undefined,
 >(spec: RouteSpec<B, Q, P>): Route {
+  if (spec.body !== undefined && spec.rawBody !== undefined) {
+    throw new Error(`route ${spec.method} ${spec.path} declares both a JSON body and a raw body`);
+  }
   return spec as unknown as Route;
 }
 
@@ -270,6 +295,37 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   } catch (e) {
     throw new HttpError('MALFORMED_REQUEST', `The request body is not valid JSON: ${(e as Error).message}`);
   }
+}
+
+/**
+ * Reads a non-JSON request body: its media type must be one of `spec.types` (parameters such as
+ * charset are ignored) and it must fit in the limit. An empty body is refused unless optional.
+ */
+export async function readRawBody(
+  req: IncomingMessage,
+  spec: RawBodySpec,
+  limit: number,
+): Promise<RawBody | undefined> {
+  const type = req.headers['content-type'];
+  const media = (type ?? '').split(';')[0]!.trim().toLowerCase();
+  const max = spec.limit ?? limit;
+  const tooLarge = () => new HttpError('PAYLOAD_TOO_LARGE', `The request body must not exceed ${max} bytes.`);
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (declared > max) throw tooLarge();
+  if (type === undefined && spec.optional === true && declared === 0) return undefined;
+  if (!spec.types.includes(media)) {
+    throw new HttpError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `The request body ${type === undefined ? 'has no Content-Type' : `is ${type}`}; it must be ${spec.types.join(' or ')}.`,
+    );
+  }
+  const chunks = await readAtMost(req, max, tooLarge);
+  const size = chunks.reduce((n, c) => n + c.length, 0);
+  if (size === 0) {
+    if (spec.optional === true) return undefined;
+    throw new HttpError('MALFORMED_REQUEST', `The request body is empty; it must be ${spec.types.join(' or ')}.`);
+  }
+  return { type: media, bytes: Buffer.concat(chunks, size) };
 }
 
 /**

@@ -215,8 +215,23 @@ CREATE TABLE crls (
 )
 `;
 
+/**
+ * Auto-enrollment (enrollment/auto-enrollment.ts): every active member of a group gets a certificate
+ * from each template assigned to the group. Deleting the group or the template ends the assignment.
+ */
+const groupTemplates = `
+CREATE TABLE group_templates (
+  group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+  template_name TEXT NOT NULL REFERENCES templates (name) ON DELETE CASCADE,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (group_id, template_name)
+);
+CREATE INDEX group_templates_by_template ON group_templates (template_name)
+`;
+
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'initial', up: initial },
   { version: 2, name: 'login-failures', up: loginFailures },
   { version: 3, name: 'ca-state', up: caState },
+  { version: 4, name: 'group-templates', up: groupTemplates },
 ];

@@ -1,0 +1,106 @@
+// Who may call what: every route of the identity, trust, archive and audit API, for each role,
+// against the permission table (packages/services/src/identity/permissions.ts). Allowed calls may
+// still fail for other reasons (404 for the made-up ids used here); they must not be refused.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Role } from '@sealpost/services';
+import type { ApiClient, ApiServer } from './support.ts';
+import { DIALECTS, PASSWORD, startApi } from './support.ts';
+
+const ALL: readonly Role[] = ['admin', 'operator', 'auditor', 'user'];
+const READERS: readonly Role[] = ['admin', 'operator', 'auditor'];
+const ADMIN: readonly Role[] = ['admin'];
+const TRUST_MANAGERS: readonly Role[] = ['admin', 'operator'];
+const AUDITORS: readonly Role[] = ['admin', 'auditor'];
+
+interface Case {
+  readonly method: string;
+  /** `{admin}` is replaced by the first administrator's id. */
+  readonly path: string;
+  readonly body?: (role: Role) => unknown;
+  readonly allowed: readonly Role[];
+}
+
+const NONE = 'no-such-id';
+const MATRIX: readonly Case[] = [
+  { method: 'GET', path: '/api/v1/tokens', allowed: ALL },
+  { method: 'POST', path: '/api/v1/tokens', body: () => ({ name: 'matrix', scopes: ['self.read'] }), allowed: ALL },
+  { method: 'DELETE', path: `/api/v1/tokens/${NONE}`, allowed: ALL },
+  {
+    method: 'POST',
+    path: '/api/v1/accounts',
+    body: (r) => ({ email: `acct-${r}@matrix.test`, role: 'user', password: PASSWORD }),
+    allowed: ADMIN,
+  },
+  { method: 'PATCH', path: `/api/v1/accounts/${NONE}`, body: () => ({ role: 'user' }), allowed: ADMIN },
+  { method: 'GET', path: '/api/v1/users', allowed: READERS },
+  {
+    method: 'POST',
+    path: '/api/v1/users',
+    body: (r) => ({ email: `new-${r}@matrix.test`, displayName: r }),
+    allowed: ADMIN,
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/users/import',
+    body: (r) => ({ csv: `email,display_name,groups\ncsv-${r}@matrix.test,${r},\n` }),
+    allowed: ADMIN,
+  },
+  { method: 'GET', path: '/api/v1/users/me', allowed: ALL },
+  { method: 'GET', path: '/api/v1/users/{admin}', allowed: READERS },
+  { method: 'PATCH', path: `/api/v1/users/${NONE}`, body: () => ({ displayName: 'X' }), allowed: ADMIN },
+  { method: 'GET', path: '/api/v1/groups', allowed: READERS },
+  { method: 'POST', path: '/api/v1/groups', body: (r) => ({ name: `group-${r}` }), allowed: ADMIN },
+  { method: 'PUT', path: '/api/v1/groups/matrix/members/{admin}', allowed: ADMIN },
+  { method: 'DELETE', path: '/api/v1/groups/matrix/members/{admin}', allowed: ADMIN },
+  { method: 'GET', path: '/api/v1/trust', allowed: READERS },
+  { method: 'POST', path: '/api/v1/trust', body: () => ({ pem: 'no certificates here' }), allowed: TRUST_MANAGERS },
+  { method: 'DELETE', path: `/api/v1/trust/${'0'.repeat(64)}`, allowed: TRUST_MANAGERS },
+  { method: 'GET', path: '/api/v1/users/me/keys', allowed: ALL },
+  { method: 'GET', path: '/api/v1/users/{admin}/keys', allowed: ADMIN },
+  { method: 'POST', path: `/api/v1/users/me/keys/${NONE}/recover`, allowed: ALL },
+  {
+    method: 'POST',
+    path: '/api/v1/recovery-requests',
+    body: () => ({ archivedKeyId: NONE, reason: 'matrix' }),
+    allowed: ADMIN,
+  },
+  { method: 'GET', path: '/api/v1/recovery-requests', allowed: ADMIN },
+  { method: 'POST', path: `/api/v1/recovery-requests/${NONE}/approve`, allowed: ADMIN },
+  { method: 'POST', path: `/api/v1/recovery-requests/${NONE}/release`, allowed: ADMIN },
+  { method: 'GET', path: '/api/v1/audit', allowed: AUDITORS },
+  { method: 'GET', path: '/api/v1/audit/verify', allowed: AUDITORS },
+  // Last: it ends the session.
+  { method: 'DELETE', path: '/api/v1/session', allowed: ALL },
+];
+
+for (const dialect of DIALECTS) {
+  describe(`role matrix (${dialect})`, () => {
+    let api: ApiServer;
+    const clients = new Map<Role, ApiClient>();
+    before(async () => {
+      api = await startApi(dialect);
+      clients.set('admin', api.admin);
+      for (const role of ['operator', 'auditor', 'user'] as const)
+        clients.set(role, await api.login(`${role}@matrix.test`, role));
+    });
+    after(() => api.stop());
+
+    for (const c of MATRIX) {
+      test(`${c.method} ${c.path}: ${c.allowed.join(', ')}`, async () => {
+        for (const role of ALL) {
+          const client = clients.get(role);
+          assert.ok(client !== undefined);
+          const res = await client.send(c.method, c.path.replace('{admin}', api.adminId), c.body?.(role));
+          const what = `${role} ${c.method} ${c.path} → ${res.status} ${res.text}`;
+          if (c.allowed.includes(role)) {
+            assert.ok(res.status !== 401 && res.status !== 403, `allowed: ${what}`);
+          } else {
+            assert.equal(res.status, 403, `refused: ${what}`);
+            assert.equal(res.json()['code'], 'FORBIDDEN', what);
+          }
+        }
+      });
+    }
+  });
+}
