@@ -16,19 +16,32 @@ export const EXIT = {
   UNSUPPORTED: 10,
   KEY: 11,
   IO: 12,
+  /** The server refused the credentials (HTTP 401, 403, 429 lockout). */
+  NOT_AUTHORIZED: 13,
+  /** The server has no such user, certificate, CA, template, ... (HTTP 404). */
+  NOT_FOUND: 14,
+  /** It exists already, or is in the wrong state for this (HTTP 409). */
+  CONFLICT: 15,
+  /** The server failed or is unavailable (HTTP 5xx); the message carries the incident id. */
+  SERVER_ERROR: 16,
+  /** `audit verify`: the audit chain does not verify. */
+  AUDIT_BROKEN: 1,
   INTERNAL: 70,
 } as const;
 
 export const EXIT_HELP = `Exit statuses:
   0  success (verify: fully signed, trusted chain, sender matches)
-  1  bad signature / cert lint found errors
+  1  bad signature / cert lint found errors / audit chain broken
   2  usage error
   3  untrusted certificate    4  sender does not match the signer
   5  only partly signed       6  not signed / not S/MIME / still encrypted
   7  malformed input          8  decryption failed
   9  not encrypted to the given keys
  10  unsupported algorithm    11 key or password problem
- 12  file could not be read or written
+ 12  file could not be read or written, or the server could not be reached
+ 13  not authorized (bad or missing token, wrong password, permission refused)
+ 14  not found on the server  15  exists already / wrong state (conflict)
+ 16  server error (5xx; the message names the incident id)
  70  internal error (a bug: please report it)`;
 
 export function exitForError(code: ErrorCode): number {
@@ -85,5 +98,36 @@ export function exitForStatus(status: MessageStatus): number {
     case 'not-signed':
     case 'encrypted':
       return EXIT.NOT_SIGNED;
+  }
+}
+
+/** The operator commands' mapping of the server's HTTP statuses (problem+json answers). */
+export function exitForHttpStatus(status: number): number {
+  if (status === 401 || status === 403 || status === 429) return EXIT.NOT_AUTHORIZED;
+  if (status === 404) return EXIT.NOT_FOUND;
+  if (status === 409) return EXIT.CONFLICT;
+  if (status >= 500) return EXIT.SERVER_ERROR;
+  // 400, 405, 413, 415, 422: the request itself was wrong.
+  return EXIT.USAGE;
+}
+
+/** Service and store error codes, for the commands that work on the database directly (`admin create`). */
+export function exitForServiceCode(code: string): number {
+  switch (code) {
+    case 'CONFLICT':
+    case 'INVALID_STATE':
+    case 'UNIQUE_VIOLATION':
+    case 'FOREIGN_KEY_VIOLATION':
+      return EXIT.CONFLICT;
+    case 'NOT_FOUND':
+      return EXIT.NOT_FOUND;
+    case 'INVALID_ARGUMENT':
+    case 'INVALID_CONFIG':
+    case 'CONSTRAINT_VIOLATION':
+      return EXIT.USAGE;
+    case 'UNAVAILABLE':
+      return EXIT.IO;
+    default:
+      return EXIT.INTERNAL;
   }
 }

@@ -1,23 +1,59 @@
 /** The sealpost command line: parse, call the core, format, map errors to exit statuses. */
 import { parseArgs } from 'node:util';
 import { isSealpostError } from '@sealpost/core';
+import { ApiError } from './api-client.ts';
 import type { Command } from './command.ts';
+import { admin } from './commands/admin.ts';
+import { archive } from './commands/archive.ts';
+import { audit } from './commands/audit.ts';
+import { ca } from './commands/ca.ts';
 import { cert } from './commands/cert.ts';
+import { config } from './commands/config.ts';
 import { decrypt } from './commands/decrypt.ts';
 import { demo } from './commands/demo.ts';
 import { encrypt } from './commands/encrypt.ts';
+import { group } from './commands/group.ts';
 import { inspect } from './commands/inspect.ts';
+import { issue } from './commands/issue.ts';
+import { login } from './commands/login.ts';
 import { p12 } from './commands/p12.ts';
+import { revoke } from './commands/revoke.ts';
+import { serve } from './commands/serve.ts';
 import { sign } from './commands/sign.ts';
+import { template } from './commands/template.ts';
+import { trust } from './commands/trust.ts';
+import { user } from './commands/user.ts';
 import { verify } from './commands/verify.ts';
 import { EXIT, EXIT_HELP, exitForError } from './exit-codes.ts';
 import { type Io, IoError, UsageError } from './io.ts';
 
-export const COMMANDS: Command[] = [sign, verify, encrypt, decrypt, inspect, cert, p12, demo];
+export const COMMANDS: Command[] = [
+  sign,
+  verify,
+  encrypt,
+  decrypt,
+  inspect,
+  cert,
+  p12,
+  demo,
+  serve,
+  config,
+  admin,
+  login,
+  ca,
+  template,
+  user,
+  group,
+  issue,
+  revoke,
+  trust,
+  archive,
+  audit,
+];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  return `sealpost — S/MIME done right: sign, verify, encrypt, decrypt
+  return `sealpost — S/MIME done right: sign, verify, encrypt, decrypt; run and operate the Sealpost server
 
 Usage: sealpost <command> [options]     sealpost <command> --help
 
@@ -84,6 +120,9 @@ function reportError(e: unknown, command: Command, io: Io, json: boolean): numbe
   if (isSealpostError(e)) {
     ({ code, message } = e);
     status = exitForError(e.code);
+  } else if (e instanceof ApiError) {
+    ({ code, message } = e);
+    status = e.exitStatus;
   } else if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     code = 'USAGE';
     message = `${(e as Error).message}\n  usage: ${command.usage}\n  see: sealpost ${command.name} --help`;
