@@ -93,7 +93,7 @@ export class ConfigError extends Error {
 }
 
 export interface ConfigSources {
-  /** Parsed `--config`/`--http`/`--data-dir` options. */
+  /** Parsed `--config`/`--http`/`--data` options. */
   readonly options: { readonly config?: string; readonly http?: string; readonly dataDir?: string };
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Where relative paths start. */
@@ -153,9 +153,12 @@ export async function resolveConfig({ options, env, cwd }: ConfigSources): Promi
   );
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const http = options.http ?? env['SEALPOST_HTTP'] ?? file.http ?? DEFAULT_HTTP;
+  const http = options.http ?? (env['SEALPOST_HTTP'] || undefined) ?? file.http ?? DEFAULT_HTTP;
   parseListen(http);
-  const dataDir = resolve(cwd, options.dataDir ?? env['SEALPOST_DATA'] ?? fromFile(file.dataDir) ?? DEFAULT_DATA_DIR);
+  const dataDir = resolve(
+    cwd,
+    options.dataDir ?? (env['SEALPOST_DATA'] || undefined) ?? fromFile(file.dataDir) ?? DEFAULT_DATA_DIR,
+  );
   const keyBase64 = env['SEALPOST_MASTER_KEY'];
   const masterKey: MasterKeySource =
     keyBase64 !== undefined && keyBase64 !== ''

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, resolveConfig } from './config.ts';
 import { type RunningServer, startServer, type Wiring } from './server.ts';
 
-export const USAGE = `Usage: sealpost serve [--config FILE] [--http HOST:PORT] [--data-dir DIR]
+export const USAGE = `Usage: sealpost serve [--config FILE] [--http HOST:PORT] [--data DIR]
 
 Runs the Sealpost server until SIGINT or SIGTERM. Settings come from FILE (default ./sealpost.json
 when present, or $SEALPOST_CONFIG), then the environment (SEALPOST_HTTP, SEALPOST_DATA, DATABASE_URL,
@@ -35,7 +35,7 @@ export async function main(
       options: {
         config: { type: 'string' },
         http: { type: 'string' },
-        'data-dir': { type: 'string' },
+        data: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -47,7 +47,7 @@ export async function main(
     options = {
       ...(values.config === undefined ? {} : { config: values.config }),
       ...(values.http === undefined ? {} : { http: values.http }),
-      ...(values['data-dir'] === undefined ? {} : { dataDir: values['data-dir'] }),
+      ...(values.data === undefined ? {} : { dataDir: values.data }),
     };
   } catch (e) {
     io.stderr.write(`sealpost serve: ${(e as Error).message}\n${USAGE}`);

@@ -208,7 +208,7 @@ function serve(
 describe('sealpost serve (child process)', () => {
   it('finishes the request in flight on SIGTERM, refuses new connections, and exits 0', async () => {
     const dataDir = await dir();
-    const { child, log } = serve(['--http', '127.0.0.1:0', '--data-dir', dataDir], { SEALPOST_LOG_LEVEL: 'debug' });
+    const { child, log } = serve(['--http', '127.0.0.1:0', '--data', dataDir], { SEALPOST_LOG_LEVEL: 'debug' });
     const exited = once(child, 'exit');
     const listening = await log.waitFor((r) => String(r['msg']).startsWith('sealpost listening on '));
     const url = new URL(String(listening['url']));
@@ -289,7 +289,7 @@ describe('sealpost serve (child process)', () => {
     const keyDir = join(dataDir, 'data');
     await mkdir(keyDir, { mode: 0o700 });
     await writeFile(join(keyDir, 'master.key'), `${Buffer.alloc(32, 1).toString('base64')}\n`, { mode: 0o644 });
-    const insecure = serve(['--http', '127.0.0.1:0', '--data-dir', keyDir]);
+    const insecure = serve(['--http', '127.0.0.1:0', '--data', keyDir]);
     assert.deepEqual(await once(insecure.child, 'exit'), [1, null]);
     assert.match(insecure.stderr(), /cannot start: The master key file .* has mode 0644/);
   });

@@ -26,7 +26,7 @@ export function serverArguments(v: Values, env: NodeJS.ProcessEnv): { argv: stri
   const config = str(v['config']);
   const database = str(v['database']);
   if (http !== undefined) argv.push('--http', http);
-  if (data !== undefined) argv.push('--data-dir', data);
+  if (data !== undefined) argv.push('--data', data);
   if (config !== undefined) argv.push('--config', config);
   return { argv, env: database === undefined ? env : { ...env, DATABASE_URL: database } };
 }
