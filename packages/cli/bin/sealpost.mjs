@@ -2,8 +2,9 @@
 // The `sealpost` command. Plain JavaScript on purpose: it must start on an older Node, find
 // Node >= 24 (the machine's, or the one `npm install` put into the repository's .node/),
 // and hand over to the TypeScript entry point, which Node 24 runs directly.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
+import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,6 +34,8 @@ if (Number(process.versions.node.split('.')[0]) >= 24) {
     );
     process.exit(2);
   }
-  const r = spawnSync(node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(r.status ?? 70);
+  const child = spawn(node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  // Signals meant for `sealpost` (a shell's kill, Ctrl-C) go to the real process: `serve` shuts down gracefully.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => process.exit(code ?? 128 + (constants.signals[signal] ?? 0)));
 }

@@ -191,3 +191,13 @@ export async function loadKey(
   }
   return loadPrivateKey(data, await readPassword(options, io, `Password for ${path}: `));
 }
+
+/** A new account's password from --password-file, else typed twice at a terminal; never from argv. */
+export async function readNewPassword(file: string | undefined, io: Io, email: string): Promise<string> {
+  if (file !== undefined) return (await readPassword({ 'password-file': file }, io, ''))!;
+  if (!io.stdin.isTTY) throw new UsageError('give --password-file FILE (no terminal to ask for the password)');
+  const first = await readPassword({}, io, `New password for ${email}: `);
+  const second = await readPassword({}, io, 'Again: ');
+  if (first !== second) throw new UsageError('the two passwords differ');
+  return first!;
+}

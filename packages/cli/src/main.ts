@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { isSealpostError } from '@sealpost/core';
 import { ApiError } from './api-client.ts';
 import type { Command } from './command.ts';
+import { account } from './commands/account.ts';
 import { admin } from './commands/admin.ts';
 import { archive } from './commands/archive.ts';
 import { audit } from './commands/audit.ts';
@@ -39,6 +40,7 @@ export const COMMANDS: Command[] = [
   serve,
   config,
   admin,
+  account,
   login,
   ca,
   template,

@@ -288,6 +288,7 @@ describe('help', () => {
     'config',
     'admin',
     'login',
+    'account',
     'ca',
     'template',
     'user',

@@ -21,6 +21,12 @@ export interface ServerConfig {
   readonly logLevel: LogLevel;
   readonly bodyLimitBytes: number;
   readonly shutdownTimeoutMs: number;
+  /**
+   * Where clients reach the server (`http(s)://host[:port][/prefix]`, no trailing slash): the CRL,
+   * OCSP and CA-certificate URLs of a CA created without its own are made from it. Unset, they are
+   * made from the address each request arrived on (the `http` address, with its actual port).
+   */
+  readonly publicUrl?: string;
 }
 
 export const DEFAULT_HTTP = '127.0.0.1:8080';
@@ -43,6 +49,7 @@ const FILE_SCHEMA = s.object({
   logLevel: s.optional(s.enum(LOG_LEVELS)),
   bodyLimitBytes: s.optional(s.integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 })),
   shutdownTimeoutMs: s.optional(s.integer({ minimum: 0, maximum: 600_000 })),
+  publicUrl: s.optional(s.string({ description: 'http(s)://host[:port][/prefix] where clients reach the server.' })),
 });
 export type ConfigFile = Infer<typeof FILE_SCHEMA>;
 
@@ -56,6 +63,9 @@ export function checkConfig(value: unknown): ConfigCheck {
   if (typeof config['http'] === 'string') {
     const problem = listenProblem(config['http']);
     if (problem !== undefined) problems.push(`http: ${problem}`);
+  }
+  if (typeof config['publicUrl'] === 'string' && parsePublicUrl(config['publicUrl']) === undefined) {
+    problems.push(`publicUrl: ${PUBLIC_URL_EXPECTED} (got ${JSON.stringify(config['publicUrl'])})`);
   }
   const key = config['masterKey'];
   if (typeof key === 'object' && key !== null) {
@@ -81,6 +91,26 @@ function listenProblem(text: string): string | undefined {
   if (m === null || Number(m[2]) > 65535)
     return `must be HOST:PORT with a port from 0 to 65535, e.g. ${DEFAULT_HTTP} (got ${JSON.stringify(text)})`;
   return undefined;
+}
+
+const PUBLIC_URL_EXPECTED =
+  'must be an http:// or https:// URL without query or fragment, e.g. https://pki.example.org';
+
+/**
+ * A public URL as certificates will carry it: http(s), ASCII (RFC 5280 §4.2.1.13 URIs are IA5String),
+ * no query or fragment (paths are appended to it), no trailing slash. Undefined when unusable.
+ */
+export function parsePublicUrl(text: string): string | undefined {
+  if (!/^https?:\/\/[!-~]+$/i.test(text)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return undefined;
+  }
+  if (url.search !== '' || url.hash !== '' || text.includes('#') || text.includes('?')) return undefined;
+  if (url.username !== '' || url.password !== '') return undefined;
+  return url.href.replace(/\/+$/, '');
 }
 
 export class ConfigError extends Error {
@@ -151,6 +181,7 @@ export async function resolveConfig({ options, env, cwd }: ConfigSources): Promi
     (v) => (/^postgres(ql)?:\/\//i.test(v) ? v : undefined),
     'a postgres:// URL',
   );
+  const publicUrl = envChoice('SEALPOST_PUBLIC_URL', parsePublicUrl, 'an http:// or https:// URL');
   if (problems.length > 0) throw new ConfigError(problems);
 
   const http = options.http ?? (env['SEALPOST_HTTP'] || undefined) ?? file.http ?? DEFAULT_HTTP;
@@ -179,5 +210,11 @@ export async function resolveConfig({ options, env, cwd }: ConfigSources): Promi
     logLevel: logLevel ?? file.logLevel ?? 'info',
     bodyLimitBytes: file.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
     shutdownTimeoutMs: file.shutdownTimeoutMs ?? 10_000,
+    // The file's value passed checkConfig, so it parses.
+    ...(publicUrl !== undefined
+      ? { publicUrl }
+      : file.publicUrl !== undefined
+        ? { publicUrl: parsePublicUrl(file.publicUrl)! }
+        : {}),
   };
 }

@@ -25,6 +25,8 @@ export interface ServerDeps {
   readonly masterKey: MasterKey;
   readonly clock: Clock;
   readonly log: Logger;
+  /** `publicUrl` of the configuration: where clients reach the server (default URLs of new CAs). */
+  readonly publicUrl?: string;
 }
 
 /** How the domain plugs in: its routes, and the accounts service's authentication and role table. */
@@ -75,7 +77,13 @@ export async function startServer(options: StartOptions = {}, wiring: Wiring = {
   let draining = false;
   let server: Server | undefined;
   try {
-    const deps: ServerDeps = { db, masterKey, clock, log };
+    const deps: ServerDeps = {
+      db,
+      masterKey,
+      clock,
+      log,
+      ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
+    };
     const access = wiring.access?.(deps);
     const metrics = new Metrics();
     const router = new Router();

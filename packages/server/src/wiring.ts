@@ -22,7 +22,7 @@ import type { ServerDeps, Wiring } from './server.ts';
 import { callerOf, type Services, type ServicesProvider, servicesProvider } from './services.ts';
 
 /** Every domain route, over the given services. */
-export function domainRoutes(services: ServicesProvider): Route[] {
+export function domainRoutes(services: ServicesProvider, options: { publicUrl?: string } = {}): Route[] {
   return [
     ...sessionRoutes(services),
     ...accountRoutes(services),
@@ -31,7 +31,7 @@ export function domainRoutes(services: ServicesProvider): Route[] {
     ...trustRoutes(services),
     ...archiveRoutes(services),
     ...auditRoutes(services),
-    ...caRoutes(services),
+    ...caRoutes(services, options),
     ...certificateRoutes(services),
     ...pkiRoutes(services),
     ...enrollmentRoutes(services),
@@ -83,7 +83,8 @@ export function accountsAuthenticator(services: ServicesProvider): Authenticator
 
 /** The production wiring; each server started with it gets its own services. */
 export const wiring: Wiring = {
-  routes: (deps) => domainRoutes(providerFor(deps)),
+  routes: (deps) =>
+    domainRoutes(providerFor(deps), deps.publicUrl === undefined ? {} : { publicUrl: deps.publicUrl }),
   access: (deps) => ({ authenticator: accountsAuthenticator(providerFor(deps)), authorize: authorizeRoute }),
   background: async (deps) => {
     const services = await providerFor(deps)();

@@ -6,22 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { ApiError } from '../api-client.ts';
 import { type Command, runSubcommand, type Subcommand, str, subcommandHelp } from '../command.ts';
 import { exitForServiceCode } from '../exit-codes.ts';
-import { type Io, readPassword, UsageError } from '../io.ts';
+import { readNewPassword, UsageError } from '../io.ts';
 import { printJson } from '../report.ts';
 import { SERVER_LOCATION_HELP, SERVER_LOCATION_OPTIONS, serverArguments } from './serve.ts';
-
-const ROLES = ['admin', 'operator', 'auditor', 'user'] as const;
-type Role = (typeof ROLES)[number];
-
-/** The password from --password-file, else typed twice at a terminal; never from argv. */
-async function newPassword(file: string | undefined, io: Io, email: string): Promise<string> {
-  if (file !== undefined) return (await readPassword({ 'password-file': file }, io, ''))!;
-  if (!io.stdin.isTTY) throw new UsageError('give --password-file FILE (no terminal to ask for the password)');
-  const first = await readPassword({}, io, `New password for ${email}: `);
-  const second = await readPassword({}, io, 'Again: ');
-  if (first !== second) throw new UsageError('the two passwords differ');
-  return first!;
-}
 
 const SUBCOMMANDS: Subcommand[] = [
   {
@@ -32,9 +19,11 @@ const SUBCOMMANDS: Subcommand[] = [
       if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
       const email = str(v['email']);
       if (email === undefined) throw new UsageError('--email is required');
-      const role = (str(v['role']) ?? 'admin') as Role;
-      if (!ROLES.includes(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
-      const password = await newPassword(str(v['password-file']), io, email);
+      const role = str(v['role']) ?? 'admin';
+      // Loaded here, not at start-up: the message commands need none of the services.
+      const { ROLES, isRole } = await import('@sealpost/services');
+      if (!isRole(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+      const password = await readNewPassword(str(v['password-file']), io, email);
       // Loaded here, not at start-up: the message commands need none of the server.
       const [{ ConfigError, resolveConfig }, services, { openDatabase, isStoreError }] = await Promise.all([
         import('@sealpost/server'),

@@ -67,12 +67,6 @@ const SUBCOMMANDS: Subcommand[] = [
         },
       });
       emit(io, v, ca, `created CA ${describe(ca)}`);
-      if (urls['crlUrl'] === undefined) {
-        // The S/MIME Baseline Requirements (§7.1.2.3) want a CRL URL in every certificate.
-        io.stderr.write(
-          'note: without --crl-url, certificates from this CA fail the S/MIME BR lint and are not issued\n',
-        );
-      }
       return 0;
     },
   },
@@ -135,7 +129,8 @@ export const ca: Command = {
   init   create a root CA:  --name NAME --subject "CN=…,O=…,C=…" [--key-algorithm p-384]
          (rsa-3072, rsa-4096, p-256, p-384) [--validity-days 3650]
          [--crl-url URL] [--ocsp-url URL] [--ca-issuers-url URL] (put into issued certificates;
-         the S/MIME BR need --crl-url: the public address of this server's /pki/crl/ID.crl)
+         by default this server's /pki/crl/ID.crl, /pki/ocsp and /pki/ca/ID.crt under its
+         publicUrl setting, else under the address the command reached it at)
   show   list the CAs, or show the one with ID
   crl    write the CA's CRL (DER) to --out FILE (default: standard output); without ID, the only CA
 
@@ -143,7 +138,7 @@ Options:
 ${CLIENT_HELP}
 
 Example:
-  sealpost ca init --name main --subject "CN=Example S/MIME CA,O=Example,C=DE" --crl-url http://pki.example.org/main.crl
+  sealpost ca init --name main --subject "CN=Example S/MIME CA,O=Example,C=DE"
   sealpost ca crl --out example.crl && openssl crl -inform DER -in example.crl -noout -text`,
   options: {
     ...CLIENT_OPTIONS,

@@ -1,4 +1,6 @@
 /** Certificate authorities and certificate templates (permission ca.manage to change, certificate.read to read). */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { CA_KEY_ALGORITHMS, type CaService } from '@sealpost/services';
 import { HttpError } from '../http/problem.ts';
 import { defineRoute, type Route } from '../http/router.ts';
@@ -44,7 +46,23 @@ async function withDefaultTemplates(ca: CaService, actor: string): Promise<void>
   if ((await ca.templates()).length === 0) await ca.installDefaultTemplates(actor);
 }
 
-export function caRoutes(services: ServicesProvider): Route[] {
+/**
+ * Where the client reached this server, as `http://host:port`: the address the request arrived on
+ * (the listening address, with the port actually bound). A TLS-terminating proxy in front needs
+ * `publicUrl` set instead.
+ */
+function localOrigin(req: IncomingMessage): string {
+  // An IPv4 client of a dual-stack socket shows as ::ffff:a.b.c.d.
+  const host = (req.socket.localAddress ?? '127.0.0.1').replace(/^::ffff:(?=\d+\.)/, '');
+  return `http://${host.includes(':') ? `[${host}]` : host}:${req.socket.localPort}`;
+}
+
+export interface CaRouteOptions {
+  /** `publicUrl` of the server configuration; unset, the address each request arrived on. */
+  readonly publicUrl?: string;
+}
+
+export function caRoutes(services: ServicesProvider, options: CaRouteOptions = {}): Route[] {
   return [
     defineRoute({
       method: 'GET',
@@ -59,6 +77,9 @@ export function caRoutes(services: ServicesProvider): Route[] {
       method: 'POST',
       path: '/api/v1/cas',
       summary: 'Create a self-signed root CA.',
+      description:
+        'URLs not given point at this server: crlUrl `<publicUrl>/pki/crl/<caId>.crl`, ocspUrl `<publicUrl>/pki/ocsp`, ' +
+        'caIssuersUrl `<publicUrl>/pki/ca/<caId>.crt` (publicUrl: the server configuration, else the address the request arrived on).',
       tags: ['ca'],
       auth: 'ca.manage',
       body: s.object({
@@ -69,10 +90,19 @@ export function caRoutes(services: ServicesProvider): Route[] {
         ...URL_FIELDS,
       }),
       responses: { 201: { description: 'The new root CA.', schema: CA }, 409: { description: 'The name is taken.' } },
-      handler: async ({ body, principal }) => {
+      handler: async ({ body, principal, req }) => {
         const { ca: service } = await services();
         const actor = actorOf(callerOf(principal));
-        const ca = await service.createRoot(actor, body);
+        // The id is chosen here so that the default URLs can name it.
+        const id = randomUUID();
+        const base = options.publicUrl ?? localOrigin(req);
+        const ca = await service.createRoot(actor, {
+          ...body,
+          id,
+          crlUrl: body.crlUrl ?? `${base}/pki/crl/${id}.crl`,
+          ocspUrl: body.ocspUrl ?? `${base}/pki/ocsp`,
+          caIssuersUrl: body.caIssuersUrl ?? `${base}/pki/ca/${id}.crt`,
+        });
         await withDefaultTemplates(service, actor);
         return { status: 201, json: caJson(ca) };
       },

@@ -108,6 +108,8 @@ export interface CaServiceOptions {
 }
 
 export interface CreateRootInput extends CaUrls {
+  /** The new CA's id, when the caller chose it (so that its URLs can name it); a fresh UUID otherwise. */
+  readonly id?: string;
   readonly name: string;
   readonly subject: NameSpec;
   readonly keyAlgorithm: CaKeyAlgorithm;
@@ -270,7 +272,7 @@ export class CaService {
         { signer: keySigner(key) },
       ),
     );
-    const id = randomUUID();
+    const id = input.id ?? randomUUID();
     await this.#db.transaction(async (tx) => {
       await this.#requireFreeName(tx, name);
       await this.#insertCa(tx, { id, name, certificate, chain: [], urls, key });
