@@ -51,6 +51,7 @@ for (const dialect of DIALECTS) {
 
       const received: Issued[] = [];
       let cut = 0;
+      let refused = 0;
       await Promise.all(
         Array.from({ length: REQUESTS }, async (_, i) => {
           try {
@@ -58,6 +59,11 @@ for (const dialect of DIALECTS) {
               userEmail: `user${i % USERS}@example.org`,
               template: 'encryption-only',
             });
+            // An overloaded node may answer 503 (no pooled connection in time): nothing was handed out then.
+            if (res.status === 503) {
+              refused++;
+              return;
+            }
             assert.equal(res.status, 201, res.text);
             received.push(res.json() as unknown as Issued);
             if (received.length === KILL_AFTER) first.child.kill('SIGKILL');
@@ -69,7 +75,10 @@ for (const dialect of DIALECTS) {
       );
       assert.equal(await first.stop('SIGKILL'), null, 'killed, not exited');
       assert.ok(received.length >= KILL_AFTER);
-      assert.ok(cut > 0, 'the kill came while requests were in flight');
+      assert.ok(
+        cut > 0,
+        `the kill came while requests were in flight (${received.length} issued, ${refused} refused with 503)`,
+      );
 
       const second = await spawnNode(target);
       cleanups.push(async () => void (await second.stop('SIGKILL')));

@@ -13,8 +13,17 @@ const testWiring: Wiring =
         ...wiring,
         background: async (deps) => {
           const runner = startJobs(await servicesProvider(deps)(), { tickMs: 3_600_000 });
+          // One look at a time: a tick during a run would share that run's result and count it twice.
+          let looking = false;
           const timer = setInterval(() => {
-            void runner.runDue().then((ran) => deps.log.info('test: jobs tick', { ran }));
+            if (looking) return;
+            looking = true;
+            void runner
+              .runDue()
+              .then((ran) => deps.log.info('test: jobs tick', { ran }))
+              .finally(() => {
+                looking = false;
+              });
           }, tick);
           return {
             stop: async () => {
