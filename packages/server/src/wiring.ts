@@ -83,8 +83,7 @@ export function accountsAuthenticator(services: ServicesProvider): Authenticator
 
 /** The production wiring; each server started with it gets its own services. */
 export const wiring: Wiring = {
-  routes: (deps) =>
-    domainRoutes(providerFor(deps), deps.publicUrl === undefined ? {} : { publicUrl: deps.publicUrl }),
+  routes: (deps) => domainRoutes(providerFor(deps), deps.publicUrl === undefined ? {} : { publicUrl: deps.publicUrl }),
   access: (deps) => ({ authenticator: accountsAuthenticator(providerFor(deps)), authorize: authorizeRoute }),
   background: async (deps) => {
     const services = await providerFor(deps)();
