@@ -29,6 +29,7 @@ export {
   type ChainVerification,
   entryHash,
   GENESIS_HASH,
+  listAuditEntries,
   verifyChain,
 } from './audit/log.ts';
 export {

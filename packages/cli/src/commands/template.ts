@@ -6,18 +6,6 @@ import { readFileOrFail, UsageError } from '../io.ts';
 
 type Template = TemplateBody & { name: string };
 
-/** The fields a PUT takes: whatever else a GET shows (the name, timestamps) is left out. */
-const BODY_FIELDS: readonly (keyof TemplateBody)[] = [
-  'purpose',
-  'caId',
-  'validityDays',
-  'renewalWindowDays',
-  'archiveKeys',
-  'exportable',
-  'keys',
-  'defaultKeyAlgorithm',
-];
-
 /** `key=value`: the value as JSON when it parses (numbers, booleans, null, arrays), else as a string; `keys.rsaMinBits` reaches inside. */
 export function applySetting(body: Record<string, unknown>, setting: string): void {
   const eq = setting.indexOf('=');
@@ -87,8 +75,12 @@ const SUBCOMMANDS: Subcommand[] = [
           throw e;
         }
       } else {
-        const current = await client.json<Record<string, unknown>>('GET', `/api/v1/templates/${seg(name)}`);
-        body = Object.fromEntries(BODY_FIELDS.filter((k) => k in current).map((k) => [k, current[k]]));
+        // A GET shows the template's name beside its body; a PUT takes the body alone.
+        const { name: _name, ...current } = await client.json<Record<string, unknown>>(
+          'GET',
+          `/api/v1/templates/${seg(name)}`,
+        );
+        body = current;
         for (const s of sets) applySetting(body, s);
       }
       const saved = await client.json<Template>('PUT', `/api/v1/templates/${seg(name)}`, { json: body });

@@ -1,5 +1,5 @@
 /** The audit log: read it a page at a time, newest first, and verify its hash chain. */
-import { type AuditDetails, type Row, verifyChain } from '@sealpost/services';
+import { listAuditEntries, verifyChain } from '@sealpost/services';
 import { defineRoute, type Route } from '../http/router.ts';
 import { s } from '../http/schema.ts';
 import type { ServicesProvider } from '../services.ts';
@@ -15,17 +15,6 @@ const ENTRY = s.object({
   prevHash: s.string(),
   hash: s.string(),
 });
-
-interface EntryRow extends Row {
-  seq: number | bigint | string;
-  at: string;
-  actor: string;
-  action: string;
-  subject: string | null;
-  details: string;
-  prev_hash: string;
-  hash: string;
-}
 
 const DEFAULT_LIMIT = 100;
 
@@ -43,18 +32,15 @@ export function auditRoutes(services: ServicesProvider): Route[] {
       }),
       responses: { 200: { description: 'A page of entries.', schema: page(ENTRY) } },
       handler: async ({ query }) => {
-        const { db } = await services();
-        const limit = query.limit ?? DEFAULT_LIMIT;
-        // Keyset pagination on seq: pages stay stable while entries are appended.
-        const rows = await db.all<EntryRow>(
-          `SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_log
-            ${query.cursor === undefined ? '' : 'WHERE seq < ?'} ORDER BY seq DESC LIMIT ?`,
-          query.cursor === undefined ? [limit + 1] : [Number(query.cursor), limit + 1],
-        );
-        const items = rows.slice(0, limit).map(toEntry);
-        const last = items.at(-1);
+        const { items, next } = await listAuditEntries((await services()).db, {
+          ...(query.cursor === undefined ? {} : { before: Number(query.cursor) }),
+          limit: query.limit ?? DEFAULT_LIMIT,
+        });
         return {
-          json: { items, ...(rows.length > limit && last !== undefined ? { next: String(last.seq) } : {}) },
+          json: {
+            items: items.map(({ subject, ...rest }) => (subject == null ? rest : { ...rest, subject })),
+            ...(next === undefined ? {} : { next: String(next) }),
+          },
         };
       },
     }),
@@ -80,17 +66,4 @@ export function auditRoutes(services: ServicesProvider): Route[] {
       handler: async () => ({ json: await verifyChain((await services()).db) }),
     }),
   ];
-}
-
-function toEntry(row: EntryRow) {
-  return {
-    seq: Number(row.seq),
-    at: row.at,
-    actor: row.actor,
-    action: row.action,
-    ...(row.subject === null ? {} : { subject: row.subject }),
-    details: JSON.parse(row.details) as AuditDetails,
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  };
 }

@@ -112,6 +112,36 @@ export class AuditLog {
   }
 }
 
+/**
+ * A page of entries, newest first, before the entry `before` (exclusive): keyset pagination on seq,
+ * so pages stay stable while entries are appended. `next` is the `before` of the following page.
+ */
+export async function listAuditEntries(
+  db: Sql,
+  options: { before?: number; limit: number },
+): Promise<{ items: AuditEntry[]; next?: number }> {
+  const { before, limit } = options;
+  const rows = await db.all<AuditRow>(
+    `SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_log
+      ${before === undefined ? '' : 'WHERE seq < ?'} ORDER BY seq DESC LIMIT ?`,
+    before === undefined ? [limit + 1] : [before, limit + 1],
+  );
+  const items = rows.slice(0, limit).map(
+    (row): AuditEntry => ({
+      seq: toSeq(row.seq),
+      at: row.at,
+      actor: row.actor,
+      action: row.action as AuditAction,
+      subject: row.subject,
+      details: JSON.parse(row.details) as AuditDetails,
+      prevHash: row.prev_hash,
+      hash: row.hash,
+    }),
+  );
+  const last = items.at(-1);
+  return rows.length > limit && last !== undefined ? { items, next: last.seq } : { items };
+}
+
 /** The chain hash of one entry (see the module comment). */
 export function entryHash(
   prevHash: string,
