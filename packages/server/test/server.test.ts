@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { defineRoute } from '../src/index.ts';
-import { postgresSchema, Relay, request, startTestServer, tempDir } from './support/harness.ts';
+import { BASE_URL, postgresSchema, Relay, request, startTestServer, tempDir } from './support/harness.ts';
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
@@ -107,7 +107,7 @@ describe('health, readiness and metrics', () => {
 describe('PostgreSQL', () => {
   it('serves on PostgreSQL, and /readyz reports 503 while the database is unreachable', async () => {
     const schema = await postgresSchema();
-    const relay = new Relay();
+    const relay = new Relay(BASE_URL);
     await relay.start();
     const t = await startTestServer({ databaseUrl: schema.url(`127.0.0.1:${relay.port}`) });
     try {

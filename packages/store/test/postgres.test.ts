@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { migrations } from '@sealpost/services';
 import { isStoreError, migrate, openDatabase, openPostgres, type StoreDatabase } from '@sealpost/store';
 import { databaseContract, type StoreFixture } from './contract.ts';
+import { Relay } from './support/relay.ts';
 
 /** Every migration version the schema has, in order. */
 const ALL_VERSIONS = migrations.map((m) => ({ version: m.version }));
@@ -51,47 +51,11 @@ async function postgresFixture(host?: string): Promise<StoreFixture & { schema: 
   };
 }
 
-/** A TCP relay to the server that can be cut and restored, to play a network outage. */
-class Relay {
-  readonly #sockets = new Set<Socket>();
-  #server: Server | undefined;
-  port = 0;
-
-  async start(): Promise<void> {
-    const target = new URL(BASE_URL);
-    const server = createServer((inbound) => {
-      const outbound = connect(Number(target.port || 5432), target.hostname);
-      for (const [s, other] of [
-        [inbound, outbound],
-        [outbound, inbound],
-      ] as const) {
-        this.#sockets.add(s);
-        s.on('error', () => other.destroy());
-        s.on('close', () => {
-          this.#sockets.delete(s);
-          other.destroy();
-        });
-      }
-      inbound.pipe(outbound).pipe(inbound);
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as { port: number }).port;
-    this.#server = server;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.#server!;
-    const closed = new Promise((resolve) => server.close(resolve));
-    for (const s of this.#sockets) s.destroy();
-    await closed;
-  }
-}
-
 describe('PostgreSQL adapter', () => {
   databaseContract(() => postgresFixture());
 
   it('reports UNAVAILABLE while the server is unreachable, and recovers when it is back', async () => {
-    const relay = new Relay();
+    const relay = new Relay(BASE_URL);
     await relay.start();
     const f = await postgresFixture(`127.0.0.1:${relay.port}`);
     try {

@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
 import { createRoot, Scratch, useTemplate } from '../api/pki-support.ts';
 import { ADMIN_EMAIL, ApiClient, PASSWORD } from '../api/support.ts';
-import { postgresSchema, Relay, type Response, request, tempDir } from '../support/harness.ts';
+import { BASE_URL, postgresSchema, Relay, type Response, request, tempDir } from '../support/harness.ts';
 import { bootstrap, spawnNode } from './support.ts';
 
 /** How many times to look for the server to notice the database is back (each look is one request). */
@@ -22,7 +22,7 @@ function assertUnavailable(res: Response, what: string): void {
 
 describe('database outage (server process on PostgreSQL through a relay)', () => {
   const scratch = new Scratch();
-  const relay = new Relay();
+  const relay = new Relay(BASE_URL);
   const cleanups: (() => Promise<void>)[] = [];
   after(async () => {
     scratch.dispose();

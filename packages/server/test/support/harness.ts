@@ -3,10 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openPostgres, type StoreDatabase } from '@sealpost/store';
+import { Relay } from '../../../store/test/support/relay.ts';
 import { type RunningServer, type StartOptions, startServer, type Wiring } from '../../src/index.ts';
 
 export async function tempDir(): Promise<string> {
@@ -121,40 +121,4 @@ export async function postgresSchema(): Promise<{ url(host?: string): string; di
   };
 }
 
-/** A TCP relay to PostgreSQL that can be cut, to play an outage. */
-export class Relay {
-  readonly #sockets = new Set<Socket>();
-  #server: Server | undefined;
-  port = 0;
-
-  async start(): Promise<void> {
-    const target = new URL(BASE_URL);
-    const server = createServer((inbound) => {
-      const outbound = connect(Number(target.port || 5432), target.hostname);
-      for (const [socket, other] of [
-        [inbound, outbound],
-        [outbound, inbound],
-      ] as const) {
-        this.#sockets.add(socket);
-        socket.on('error', () => other.destroy());
-        socket.on('close', () => {
-          this.#sockets.delete(socket);
-          other.destroy();
-        });
-      }
-      inbound.pipe(outbound).pipe(inbound);
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as { port: number }).port;
-    this.#server = server;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.#server;
-    if (server === undefined) return;
-    this.#server = undefined;
-    const closed = new Promise((resolve) => server.close(resolve));
-    for (const socket of this.#sockets) socket.destroy();
-    await closed;
-  }
-}
+export { Relay };
