@@ -1,4 +1,4 @@
-// Who may call what: every route of the identity, trust, archive and audit API, for each role,
+// Who may call what: every authenticated route of the API, for each role,
 // against the permission table (packages/services/src/identity/permissions.ts). Allowed calls may
 // still fail for other reasons (404 for the made-up ids used here); they must not be refused.
 import assert from 'node:assert/strict';
@@ -12,6 +12,7 @@ const READERS: readonly Role[] = ['admin', 'operator', 'auditor'];
 const ADMIN: readonly Role[] = ['admin'];
 const TRUST_MANAGERS: readonly Role[] = ['admin', 'operator'];
 const AUDITORS: readonly Role[] = ['admin', 'auditor'];
+const CA_MANAGERS: readonly Role[] = ['admin', 'operator'];
 
 interface Case {
   readonly method: string;
@@ -68,6 +69,25 @@ const MATRIX: readonly Case[] = [
   { method: 'GET', path: '/api/v1/recovery-requests', allowed: ADMIN },
   { method: 'POST', path: `/api/v1/recovery-requests/${NONE}/approve`, allowed: ADMIN },
   { method: 'POST', path: `/api/v1/recovery-requests/${NONE}/release`, allowed: ADMIN },
+  // CA, templates, certificates, auto-enrollment. Bodies are empty on purpose: an allowed call ends in
+  // 422 or 404 (nothing is created), a refused one in 403 before the body is looked at.
+  { method: 'GET', path: '/api/v1/cas', allowed: READERS },
+  { method: 'POST', path: '/api/v1/cas', body: () => ({}), allowed: CA_MANAGERS },
+  { method: 'POST', path: '/api/v1/cas/requests', body: () => ({}), allowed: CA_MANAGERS },
+  { method: 'POST', path: `/api/v1/cas/${NONE}/certificate`, body: () => ({}), allowed: CA_MANAGERS },
+  { method: 'POST', path: '/api/v1/cas/import', body: () => ({}), allowed: CA_MANAGERS },
+  { method: 'GET', path: `/api/v1/cas/${NONE}`, allowed: READERS },
+  { method: 'GET', path: '/api/v1/templates', allowed: READERS },
+  { method: 'GET', path: `/api/v1/templates/${NONE}`, allowed: READERS },
+  { method: 'PUT', path: `/api/v1/templates/${NONE}`, body: () => ({}), allowed: CA_MANAGERS },
+  { method: 'GET', path: '/api/v1/certificates', allowed: READERS },
+  { method: 'GET', path: `/api/v1/certificates/${NONE}`, allowed: READERS },
+  { method: 'POST', path: '/api/v1/certificates', body: () => ({}), allowed: CA_MANAGERS },
+  { method: 'POST', path: `/api/v1/certificates/${NONE}/revoke`, body: () => ({}), allowed: CA_MANAGERS },
+  { method: 'POST', path: `/api/v1/certificates/${NONE}/renew`, body: () => ({}), allowed: CA_MANAGERS },
+  { method: 'GET', path: '/api/v1/groups/matrix/templates', allowed: READERS },
+  { method: 'PUT', path: `/api/v1/groups/matrix/templates/${NONE}`, allowed: CA_MANAGERS },
+  { method: 'DELETE', path: `/api/v1/groups/matrix/templates/${NONE}`, allowed: CA_MANAGERS },
   { method: 'GET', path: '/api/v1/audit', allowed: AUDITORS },
   { method: 'GET', path: '/api/v1/audit/verify', allowed: AUDITORS },
   // Last: it ends the session.
