@@ -127,6 +127,11 @@ export function exitForServiceCode(code: string): number {
       return EXIT.USAGE;
     case 'UNAVAILABLE':
       return EXIT.IO;
+    case 'MASTER_KEY_MISMATCH':
+    case 'MASTER_KEY_INVALID':
+    case 'MASTER_KEY_INSECURE':
+    case 'MASTER_KEY_UNAVAILABLE':
+      return EXIT.KEY;
     default:
       return EXIT.INTERNAL;
   }

@@ -17,6 +17,11 @@ export interface ServerConfig {
   /** PostgreSQL when set; otherwise SQLite at `<dataDir>/sealpost.db`. */
   readonly databaseUrl?: string;
   readonly masterKey: MasterKeySource;
+  /**
+   * Master keys that still open data keys while `sealpost admin rotate-master-key` re-wraps them
+   * under `masterKey` (docs/server.md, "Rotating the master key"). Absent when there are none.
+   */
+  readonly previousMasterKeys?: readonly MasterKeySource[];
   readonly trustProxy: boolean;
   readonly logLevel: LogLevel;
   readonly bodyLimitBytes: number;
@@ -32,19 +37,21 @@ export interface ServerConfig {
 export const DEFAULT_HTTP = '127.0.0.1:8080';
 export const DEFAULT_DATA_DIR = './sealpost-data';
 export const CONFIG_FILE = 'sealpost.json';
+const PREVIOUS_KEYS_ENV = 'SEALPOST_PREVIOUS_MASTER_KEYS';
 
 /** The configuration file's schema: every setting is optional. */
+const KEY_SOURCE = s.object({
+  file: s.optional(s.string({ minLength: 1 })),
+  command: s.optional(s.array(s.string({ minLength: 1 }), { minItems: 1 })),
+  timeoutMs: s.optional(s.integer({ minimum: 1, maximum: 600_000 })),
+});
+
 const FILE_SCHEMA = s.object({
   http: s.optional(s.string({ description: 'HOST:PORT to listen on.' })),
   dataDir: s.optional(s.string({ minLength: 1 })),
   databaseUrl: s.optional(s.string({ pattern: '^postgres(ql)?://' })),
-  masterKey: s.optional(
-    s.object({
-      file: s.optional(s.string({ minLength: 1 })),
-      command: s.optional(s.array(s.string({ minLength: 1 }), { minItems: 1 })),
-      timeoutMs: s.optional(s.integer({ minimum: 1, maximum: 600_000 })),
-    }),
-  ),
+  masterKey: s.optional(KEY_SOURCE),
+  previousMasterKeys: s.optional(s.array(KEY_SOURCE)),
   trustProxy: s.optional(s.boolean()),
   logLevel: s.optional(s.enum(LOG_LEVELS)),
   bodyLimitBytes: s.optional(s.integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 })),
@@ -67,14 +74,19 @@ export function checkConfig(value: unknown): ConfigCheck {
   if (typeof config['publicUrl'] === 'string' && parsePublicUrl(config['publicUrl']) === undefined) {
     problems.push(`publicUrl: ${PUBLIC_URL_EXPECTED} (got ${JSON.stringify(config['publicUrl'])})`);
   }
-  const key = config['masterKey'];
-  if (typeof key === 'object' && key !== null) {
-    const { file, command, timeoutMs } = key as Record<string, unknown>;
-    if ((file === undefined) === (command === undefined)) problems.push('masterKey: set either "file" or "command"');
-    if (timeoutMs !== undefined && command === undefined)
-      problems.push('masterKey/timeoutMs: applies only to "command"');
+  keySourceProblems(config['masterKey'], 'masterKey', problems);
+  const previous = config['previousMasterKeys'];
+  if (Array.isArray(previous)) {
+    for (const [i, key] of previous.entries()) keySourceProblems(key, `previousMasterKeys/${i}`, problems);
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config: value as ConfigFile };
+}
+
+function keySourceProblems(key: unknown, name: string, problems: string[]): void {
+  if (typeof key !== 'object' || key === null) return;
+  const { file, command, timeoutMs } = key as Record<string, unknown>;
+  if ((file === undefined) === (command === undefined)) problems.push(`${name}: set either "file" or "command"`);
+  if (timeoutMs !== undefined && command === undefined) problems.push(`${name}/timeoutMs: applies only to "command"`);
 }
 
 /** `HOST:PORT`, `[v6]:PORT` or `:PORT` (all interfaces). */
@@ -165,8 +177,8 @@ export async function resolveConfig({ options, env, cwd }: ConfigSources): Promi
     const raw = env[name];
     if (raw === undefined || raw === '') return undefined;
     const value = parse(raw);
-    // The database URL may hold a password: it is not echoed.
-    const got = name === 'DATABASE_URL' ? '' : ` (got ${JSON.stringify(raw)})`;
+    // The database URL may hold a password, the previous keys are keys: neither is echoed.
+    const got = name === 'DATABASE_URL' || name === PREVIOUS_KEYS_ENV ? '' : ` (got ${JSON.stringify(raw)})`;
     if (value === undefined) problems.push(`${name}: must be ${expected}${got}`);
     return value;
   };
@@ -182,6 +194,14 @@ export async function resolveConfig({ options, env, cwd }: ConfigSources): Promi
     'a postgres:// URL',
   );
   const publicUrl = envChoice('SEALPOST_PUBLIC_URL', parsePublicUrl, 'an http:// or https:// URL');
+  const previousFromEnv = envChoice(
+    PREVIOUS_KEYS_ENV,
+    (v) => {
+      const keys = v.split(',').map((k) => k.trim());
+      return keys.every((k) => /^[A-Za-z0-9+/]+={0,2}$/.test(k)) ? keys.map((base64) => ({ base64 })) : undefined;
+    },
+    'base64 keys separated by commas',
+  );
   if (problems.length > 0) throw new ConfigError(problems);
 
   const http = options.http ?? (env['SEALPOST_HTTP'] || undefined) ?? file.http ?? DEFAULT_HTTP;
@@ -200,12 +220,22 @@ export async function resolveConfig({ options, env, cwd }: ConfigSources): Promi
             ...(file.masterKey.timeoutMs === undefined ? {} : { timeoutMs: file.masterKey.timeoutMs }),
           }
         : { path: fromFile(file.masterKey?.file) ?? join(dataDir, 'master.key') };
+  const previousMasterKeys: readonly MasterKeySource[] =
+    previousFromEnv ??
+    (file.previousMasterKeys ?? []).map(
+      (k): MasterKeySource =>
+        k.command !== undefined
+          ? { command: k.command, ...(k.timeoutMs === undefined ? {} : { timeoutMs: k.timeoutMs }) }
+          : // checkConfig made sure one of the two is set. An old key is never created: a missing file is an error.
+            { path: fromFile(k.file)!, create: false },
+    );
   const url = databaseUrl ?? file.databaseUrl;
   return {
     http,
     dataDir,
     ...(url === undefined ? {} : { databaseUrl: url }),
     masterKey,
+    ...(previousMasterKeys.length === 0 ? {} : { previousMasterKeys }),
     trustProxy: trustProxy ?? file.trustProxy ?? false,
     logLevel: logLevel ?? file.logLevel ?? 'info',
     bodyLimitBytes: file.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,

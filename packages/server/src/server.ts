@@ -23,6 +23,8 @@ export const VERSION = '0.1.0';
 export interface ServerDeps {
   readonly db: Database;
   readonly masterKey: MasterKey;
+  /** Keys that still open data keys wrapped before a master key rotation (`previousMasterKeys`). */
+  readonly previousMasterKeys?: readonly MasterKey[];
   readonly clock: Clock;
   readonly log: Logger;
   /** `publicUrl` of the configuration: where clients reach the server (default URLs of new CAs). */
@@ -71,8 +73,13 @@ export async function startServer(options: StartOptions = {}, wiring: Wiring = {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const keySource: MasterKeySource = options.masterKey ?? { path: join(dataDir, 'master.key') };
   const masterKey = await loadMasterKey(keySource);
+  const previousMasterKeys = await Promise.all((options.previousMasterKeys ?? []).map((k) => loadMasterKey(k)));
   const db = await openDatabase(options.databaseUrl === undefined ? { dataDir } : { url: options.databaseUrl });
-  log.info('database ready', { dialect: db.dialect, masterKeyId: masterKey.id });
+  log.info('database ready', {
+    dialect: db.dialect,
+    masterKeyId: masterKey.id,
+    ...(previousMasterKeys.length === 0 ? {} : { previousMasterKeyIds: previousMasterKeys.map((k) => k.id) }),
+  });
 
   let draining = false;
   let server: Server | undefined;
@@ -80,6 +87,7 @@ export async function startServer(options: StartOptions = {}, wiring: Wiring = {
     const deps: ServerDeps = {
       db,
       masterKey,
+      previousMasterKeys,
       clock,
       log,
       ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),

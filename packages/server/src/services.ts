@@ -53,7 +53,7 @@ const CSRF_KEY_BYTES = 32;
 
 export async function createServices(deps: ServerDeps): Promise<Services> {
   const { db, clock, log } = deps;
-  const vault = new Vault({ masterKey: deps.masterKey, clock });
+  const vault = new Vault({ masterKey: deps.masterKey, previousMasterKeys: deps.previousMasterKeys, clock });
   const audit = new AuditLog(clock);
   const archive = new KeyArchive({ vault, audit, clock });
   const csrfKey = await loadCsrfKey(db, vault);

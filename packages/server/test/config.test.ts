@@ -55,6 +55,31 @@ describe('checkConfig', () => {
       problems: ['masterKey/timeoutMs: applies only to "command"'],
     });
   });
+
+  it('checks each previous master key like the master key', () => {
+    const config = { previousMasterKeys: [{ file: 'old.key' }, { command: ['kms', 'old'], timeoutMs: 100 }] };
+    assert.deepEqual(checkConfig(config), { ok: true, config });
+    assert.deepEqual(
+      checkConfig({
+        previousMasterKeys: [{ file: 'a', command: ['b'] }, {}, { file: 'c', timeoutMs: 5 }, { path: 'd' }, 'e'],
+      }),
+      {
+        ok: false,
+        problems: [
+          'previousMasterKeys/3/path: is not allowed',
+          'previousMasterKeys/4: must be an object',
+          'previousMasterKeys/0: set either "file" or "command"',
+          'previousMasterKeys/1: set either "file" or "command"',
+          'previousMasterKeys/2/timeoutMs: applies only to "command"',
+          'previousMasterKeys/3: set either "file" or "command"',
+        ],
+      },
+    );
+    assert.deepEqual(checkConfig({ previousMasterKeys: { file: 'old.key' } }), {
+      ok: false,
+      problems: ['previousMasterKeys: must be an array'],
+    });
+  });
 });
 
 describe('resolveConfig', () => {
@@ -111,6 +136,34 @@ describe('resolveConfig', () => {
     const fromOptions = await resolveConfig({ options: { http: '127.0.0.1:1', dataDir: 'here' }, env, cwd });
     assert.equal(fromOptions.http, '127.0.0.1:1');
     assert.equal(fromOptions.dataDir, join(cwd, 'here'));
+  });
+
+  it('takes previous master keys from the file (never creating a key file), or from the environment', async () => {
+    const etc = await mkdtemp(join(cwd, 'etc-'));
+    const file = join(etc, 'server.json');
+    await writeFile(
+      file,
+      JSON.stringify({ previousMasterKeys: [{ file: 'old.key' }, { command: ['kms', 'unwrap'], timeoutMs: 50 }] }),
+    );
+    assert.deepEqual((await resolveConfig({ options: { config: file }, env: {}, cwd })).previousMasterKeys, [
+      { path: join(etc, 'old.key'), create: false },
+      { command: ['kms', 'unwrap'], timeoutMs: 50 },
+    ]);
+    const env = { SEALPOST_PREVIOUS_MASTER_KEYS: 'AAAA, BBB+/w==' };
+    assert.deepEqual((await resolveConfig({ options: { config: file }, env, cwd })).previousMasterKeys, [
+      { base64: 'AAAA' },
+      { base64: 'BBB+/w==' },
+    ]);
+    // Keys are secrets: a bad value is named, not echoed.
+    await assert.rejects(
+      resolveConfig({ options: {}, env: { SEALPOST_PREVIOUS_MASTER_KEYS: 'AAAA,,not base64!' }, cwd }),
+      (e: unknown) => {
+        assert.deepEqual((e as ConfigError).problems, [
+          'SEALPOST_PREVIOUS_MASTER_KEYS: must be base64 keys separated by commas',
+        ]);
+        return true;
+      },
+    );
   });
 
   it('reads ./sealpost.json when present', async () => {
