@@ -303,7 +303,7 @@ describe('help', () => {
       const r = sealpost([cmd, '--help']);
       assert.equal(r.status, 0);
       assert.match(r.stdout.toString(), new RegExp(`^Usage: sealpost ${cmd}`));
-      assert.match(r.stdout.toString(), /Example:\n {2}sealpost /);
+      assert.match(r.stdout.toString(), /Examples?:\n {2}sealpost /);
     });
   }
   test('without a server configured, an operator command says how to configure one', (t) => {
