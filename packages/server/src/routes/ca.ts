@@ -198,7 +198,7 @@ export function caRoutes(services: ServicesProvider, options: CaRouteOptions = {
       path: '/api/v1/templates/{name}',
       summary: 'Create a certificate template, or change the fields given of an existing one.',
       description:
-        'The body is the template (purpose, caId, validityDays, renewalWindowDays, archiveKeys, exportable, keys, ' +
+        'The body is the template (purpose, caId, validityDays, renewalWindowDays, archiveKeys, exportable, mailboxInSubject, keys, ' +
         'defaultKeyAlgorithm); a new template needs every field. The result is validated as a whole: ' +
         '422 TEMPLATE_INVALID names the field (errors[0].pointer).',
       tags: ['templates'],

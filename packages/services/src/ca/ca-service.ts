@@ -714,7 +714,10 @@ export class CaService {
       );
     }
     const spec: CertificateRequestSpec = {
-      subject: [{ type: 'CN', value: user.email }],
+      subject: [
+        { type: 'CN', value: user.email },
+        ...(template.mailboxInSubject ? [{ type: 'emailAddress', value: user.email }] : []),
+      ],
       emails: [user.email],
       publicKey: key.publicKey,
       serialNumber: this.#serials(),

@@ -44,6 +44,11 @@ export interface CertificateTemplate {
   readonly archiveKeys: boolean;
   /** The server may generate keys and hand them out as PKCS#12; when false only CSRs are accepted. */
   readonly exportable: boolean;
+  /**
+   * The subject always names the mailbox as its commonName, and subjectAltName carries it; this also
+   * adds it as emailAddress, for old clients that look only there (allowed by BR §7.1.4.2.2).
+   */
+  readonly mailboxInSubject: boolean;
   readonly keys: KeyPolicy;
   /** What server-side key generation uses unless the request names another allowed algorithm. */
   readonly defaultKeyAlgorithm: KeyAlgorithm;
@@ -63,12 +68,21 @@ const BODY_FIELDS = [
   'renewalWindowDays',
   'archiveKeys',
   'exportable',
+  'mailboxInSubject',
   'keys',
   'defaultKeyAlgorithm',
 ] as const;
+/** Fields a body may leave out: absent means the default (false). */
+const OPTIONAL_FIELDS: ReadonlySet<string> = new Set(['mailboxInSubject']);
 const KEY_FIELDS = ['rsaMinBits', 'ecCurves', 'ed25519'] as const;
 
-const common = { caId: null, validityDays: 365, renewalWindowDays: 42, exportable: true } as const;
+const common = {
+  caId: null,
+  validityDays: 365,
+  renewalWindowDays: 42,
+  exportable: true,
+  mailboxInSubject: false,
+} as const;
 
 /** The ready-made templates (installed by CaService.installDefaultTemplates). */
 export const DEFAULT_TEMPLATES: readonly CertificateTemplate[] = [
@@ -159,7 +173,7 @@ export function validateTemplateBody(value: unknown): TemplateBody {
   if (!isObject(value)) throw new TemplateError('(body)', 'a template is a JSON object.');
   onlyFields(value, BODY_FIELDS, '');
   for (const field of BODY_FIELDS) {
-    if (!(field in value)) throw new TemplateError(field, 'is required.');
+    if (!(field in value) && !OPTIONAL_FIELDS.has(field)) throw new TemplateError(field, 'is required.');
   }
   const purpose = value['purpose'];
   if (typeof purpose !== 'string' || !PURPOSES.includes(purpose as TemplatePurpose)) {
@@ -174,6 +188,8 @@ export function validateTemplateBody(value: unknown): TemplateBody {
   const renewalWindowDays = integerIn(value['renewalWindowDays'], 'renewalWindowDays', 1, validityDays - 1);
   const archiveKeys = boolean(value['archiveKeys'], 'archiveKeys');
   const exportable = boolean(value['exportable'], 'exportable');
+  const mailboxInSubject =
+    value['mailboxInSubject'] === undefined ? false : boolean(value['mailboxInSubject'], 'mailboxInSubject');
   if (archiveKeys && p === 'signing') {
     throw new TemplateError('archiveKeys', 'signing keys are never escrowed (a copy would undermine the signatures).');
   }
@@ -193,6 +209,7 @@ export function validateTemplateBody(value: unknown): TemplateBody {
     renewalWindowDays,
     archiveKeys,
     exportable,
+    mailboxInSubject,
     keys,
     defaultKeyAlgorithm: algorithm,
   };

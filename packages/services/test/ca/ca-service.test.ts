@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Certificate, pemEncode, randomSerial } from '@sealpost/core';
+import { type Certificate, lintCertificate, nameToString, pemEncode, randomSerial } from '@sealpost/core';
 import { verifyChain } from '../../src/audit/log.ts';
 import type { CaService } from '../../src/ca/ca-service.ts';
 import { LintFailedError, TemplateError } from '../../src/ca/errors.ts';
@@ -93,6 +93,31 @@ for (const target of targets) {
         }),
         code('CONFLICT'),
       );
+    });
+
+    it('puts the mailbox in the subject as emailAddress too when the template asks, lint-clean', async () => {
+      await ca.updateTemplate('user:admin', 'signing-only', { mailboxInSubject: true });
+      try {
+        scratch.must('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'subj.key');
+        scratch.must('req', '-new', '-key', 'subj.key', '-subj', '/CN=x', '-out', 'subj.csr');
+        const { certificate } = await ca.issue('user:admin', {
+          userEmail: 'alice@example.org',
+          template: 'signing-only',
+          csrPem: scratch.read('subj.csr').toString(),
+        });
+        assert.equal(
+          nameToString(certificate.certificate.subject),
+          'emailAddress=alice@example.org, CN=alice@example.org',
+        );
+        assert.deepEqual(
+          lintCertificate(certificate.certificate, { profile: 'strict', validation: 'mailbox' }).filter(
+            (f) => f.severity === 'error',
+          ),
+          [],
+        );
+      } finally {
+        await ca.updateTemplate('user:admin', 'signing-only', { mailboxInSubject: false });
+      }
     });
 
     it('issues from an OpenSSL CSR, taking only its key: subject and SAN come from the user record', async () => {
