@@ -6,7 +6,9 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openPostgres, type StoreDatabase } from '@sealpost/store';
-import { Relay } from '../../../store/test/support/relay.ts';
+
+export { Relay } from '../../../store/test/support/relay.ts';
+
 import { type RunningServer, type StartOptions, startServer, type Wiring } from '../../src/index.ts';
 
 export async function tempDir(): Promise<string> {
@@ -120,5 +122,3 @@ export async function postgresSchema(): Promise<{ url(host?: string): string; di
     },
   };
 }
-
-export { Relay };
