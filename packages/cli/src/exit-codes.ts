@@ -58,6 +58,8 @@ export function exitForError(code: ErrorCode): number {
     case 'CRL_MALFORMED':
     case 'OCSP_MALFORMED':
     case 'PKCS12_MALFORMED':
+    case 'LDAP_MALFORMED':
+    case 'LDAP_LIMIT':
       return EXIT.MALFORMED;
     case 'KEY_MALFORMED':
     case 'KEY_MISMATCH':

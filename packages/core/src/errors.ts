@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   OCSP_MALFORMED: 'The OCSP request or response is malformed.',
   REVOCATION_UNAVAILABLE: 'Revocation information could not be obtained (offline, timeout, size cap or server error).',
   PKCS12_MALFORMED: 'The PKCS#12 file is malformed.',
+  LDAP_MALFORMED: 'The LDAP message (RFC 4511), search filter (RFC 4515) or DN (RFC 4514) is malformed.',
+  LDAP_LIMIT: 'The LDAP message or filter exceeds a size, nesting or element-count limit.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
