@@ -10,6 +10,7 @@ export {
   type SmimeCapability,
   selectContentCipher,
 } from './cms/capabilities.ts';
+export { buildCertsOnly, splitConcatenatedDer } from './cms/certs-only.ts';
 export {
   type DecryptionKey,
   decryptContent,

@@ -165,7 +165,8 @@ export function normalizeDn(text: string): string {
         const type = a.type.toLowerCase();
         return {
           type: CANONICAL_TYPE.get(type) ?? type,
-          value: a.value.normalize('NFKC').toLowerCase().replace(/ +/g, ' ').trim(),
+          // NFKC again after lowercasing: a lowered character can leave combining marks out of canonical order.
+          value: a.value.normalize('NFKC').toLowerCase().normalize('NFKC').replace(/ +/g, ' ').trim(),
         };
       })
       .sort((x, y) =>
