@@ -25,11 +25,13 @@ import {
   type RevocationReason,
   randomSerial,
   SealpostError,
+  splitConcatenatedDer,
 } from '@sealpost/core';
 import { KeyArchive } from '../archive/key-archive.ts';
 import type { JsonValue } from '../audit/canonical-json.ts';
 import type { AuditLog } from '../audit/log.ts';
 import { ServiceError } from '../errors.ts';
+import { type Listener, Listeners } from '../events/listeners.ts';
 import { normalizeEmail } from '../identity/email.ts';
 import { requireUser } from '../identity/users.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -97,6 +99,14 @@ import {
  * constraint on certificates.serial: a collision fails the insert with UNIQUE_VIOLATION, and an
  * issuance that owns its transaction draws a new serial and runs it again.
  */
+
+/** Announced after the commit of an issuance, renewal or revocation (directory publishing listens). */
+export interface CertificateChange {
+  readonly type: 'CertificateIssued' | 'CertificateRevoked';
+  readonly certificateId: string;
+  /** The holder; null for a certificate without one. */
+  readonly userId: string | null;
+}
 
 export interface CaServiceOptions {
   readonly db: Database;
@@ -238,6 +248,7 @@ export class CaService {
   readonly #clock: Clock;
   readonly #archive: KeyArchive;
   readonly #serials: () => Uint8Array;
+  readonly #changes = new Listeners<CertificateChange>('certificate');
 
   constructor(options: CaServiceOptions) {
     this.#db = options.db;
@@ -246,6 +257,15 @@ export class CaService {
     this.#clock = options.clock;
     this.#archive = new KeyArchive({ vault: options.vault, audit: options.audit, clock: options.clock });
     this.#serials = options.serialNumbers ?? randomSerial;
+  }
+
+  /**
+   * Registers a listener for issued, renewed and revoked certificates; returns a function that
+   * unregisters it. Delivery as events/listeners.ts describes: after the commit, at most once.
+   * An issuance inside a caller's transaction (`issue(…, tx)`) is not announced: its commit is the caller's.
+   */
+  onCertificateChange(listener: Listener<CertificateChange>): () => void {
+    return this.#changes.add(listener);
   }
 
   // ---------------------------------------------------------------- CAs
@@ -574,7 +594,9 @@ export class CaService {
         details: { keyGeneratedByServer: key.privateKey !== undefined },
       });
     };
-    const issued = tx !== undefined ? await run(tx) : await this.#withFreshSerial(run);
+    if (tx !== undefined) return this.#result(sql, await run(tx), key.privateKey);
+    const issued = await this.#withFreshSerial(run);
+    await this.#announceIssued(issued.certificate);
     return this.#result(sql, issued, key.privateKey);
   }
 
@@ -624,6 +646,7 @@ export class CaService {
       }
       return next;
     });
+    await this.#announceIssued(issued.certificate);
     return this.#result(this.#db, issued, key.privateKey);
   }
 
@@ -835,7 +858,7 @@ export class CaService {
         `Revocation reason ${JSON.stringify(reason)} is not one of ${[...REVOCATION_REASONS.keys()].join(', ')}.`,
       );
     }
-    return this.#db.transaction(async (tx) => {
+    const revoked = await this.#db.transaction(async (tx) => {
       const row = await tx.get<CertificateRow>(`SELECT ${CERTIFICATE_COLUMNS} FROM certificates WHERE serial = ?`, [
         key,
       ]);
@@ -855,6 +878,14 @@ export class CaService {
       await this.#writeCrl(tx, row.ca_id, now);
       return this.#certificateById(tx, row.id);
     });
+    await this.#changes.announce([{ type: 'CertificateRevoked', certificateId: revoked.id, userId: revoked.userId }]);
+    return revoked;
+  }
+
+  async #announceIssued(certificate: IssuedCertificate): Promise<void> {
+    await this.#changes.announce([
+      { type: 'CertificateIssued', certificateId: certificate.id, userId: certificate.userId },
+    ]);
   }
 
   /** The CA's current CRL (DER), re-signed first if there is none yet or its nextUpdate is near. */
@@ -1035,7 +1066,8 @@ function caInfo(row: CaRow): CaInfo {
     name: row.name,
     status: row.status === 'retired' ? 'retired' : 'active',
     certificate: Certificate.fromDer(row.certificate),
-    chain: row.chain !== null && row.chain.length > 0 ? Certificate.all(row.chain) : [],
+    // Stored as DER certificates back to back (#insertCa), issuer first.
+    chain: row.chain === null ? [] : splitConcatenatedDer(row.chain).map((der) => Certificate.fromDer(der)),
     csrPem: null,
     crlUrl: row.crl_url,
     ocspUrl: row.ocsp_url,

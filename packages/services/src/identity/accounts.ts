@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AuditLog } from '../audit/log.ts';
+import { saveProfile } from '../directory/profiles.ts';
 import { ServiceError } from '../errors.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Database, Row, Sql } from '../ports/database.ts';
@@ -153,12 +154,14 @@ export class Accounts {
       let user = await tx.get<{ id: string } & Row>('SELECT id FROM users WHERE email = ?', [address]);
       if (user === undefined) {
         user = { id: randomUUID() };
+        const name = displayName?.trim() || address;
         await tx.run("INSERT INTO users (id, email, display_name, status, created_at) VALUES (?, ?, ?, 'active', ?)", [
           user.id,
           address,
-          displayName?.trim() || address,
+          name,
           now,
         ]);
+        await saveProfile(tx, user.id, { email: address, displayName: name });
         await this.#audit.append(tx, {
           actor: 'system',
           action: 'user.create',
@@ -239,51 +242,7 @@ export class Accounts {
    * message for all, so the answer does not reveal which addresses exist).
    */
   async login(email: string, password: string, source: string): Promise<LoginResult> {
-    let address: string;
-    try {
-      address = normalizeEmail(email);
-    } catch {
-      address = String(email).trim();
-    }
-    const keys = { account: `account:${address}`, source: `source:${source}` };
-    const lockedUntil = await this.#lockedUntil(keys);
-    if (lockedUntil !== undefined) {
-      await this.#db.transaction((tx) =>
-        this.#audit.append(tx, {
-          actor: `source:${source}`,
-          action: 'auth.login.fail',
-          subject: `email:${address}`,
-          details: { reason: 'locked', until: lockedUntil },
-        }),
-      );
-      throw new ServiceError(
-        'ACCOUNT_LOCKED',
-        `Too many failed logins for this account or from this address; try again after ${lockedUntil}.`,
-      );
-    }
-
-    const row = await this.#db.get<AccountRow>(`${ACCOUNT_SELECT} WHERE u.email = ?`, [address]);
-    const stored = row?.password_hash ?? (await this.#decoyHash());
-    const { ok, needsRehash } = await verifyPassword(password, stored, this.#scrypt);
-    const active = row !== undefined && row.status === 'active' && isRole(row.role);
-    if (!ok || !active) {
-      await this.#db.transaction(async (tx) => {
-        const now = this.#now();
-        const horizon = this.#windowStart();
-        for (const key of [keys.account, keys.source]) {
-          await tx.run('DELETE FROM login_failures WHERE limiter_key = ? AND failed_at < ?', [key, horizon]);
-          await tx.run('INSERT INTO login_failures (limiter_key, failed_at) VALUES (?, ?)', [key, now]);
-        }
-        await this.#audit.append(tx, {
-          actor: `source:${source}`,
-          action: 'auth.login.fail',
-          subject: row ? `user:${row.user_id}` : `email:${address}`,
-          details: { reason: !ok ? 'bad-credentials' : 'disabled' },
-        });
-      });
-      throw new ServiceError('UNAUTHENTICATED', 'The address or password is wrong, or the account is disabled.');
-    }
-
+    const { row, needsRehash, keys } = await this.#checkPassword(email, password, source);
     const rehash = needsRehash ? await hashPassword(password, this.#scrypt) : undefined;
     const token = randomBytes(32).toString('base64url');
     const sessionId = randomUUID();
@@ -315,11 +274,88 @@ export class Accounts {
     });
     const principal: Principal = {
       userId: row.user_id,
-      role: row.role as Role,
+      role: row.role,
       via: 'session',
       credentialId: sessionId,
     };
     return { token, sessionId, csrfToken: this.csrfToken(sessionId), expiresAt, principal };
+  }
+
+  /**
+   * Checks a password as `login` does — the same lockout, failures counted and audited — but opens
+   * no session: for protocols that authenticate each connection (an LDAP simple bind). Without a
+   * `source`, only the per-account limit applies. Returns the user's id; throws ACCOUNT_LOCKED or
+   * UNAUTHENTICATED like `login`.
+   */
+  async verifyPassword(email: string, password: string, source?: string): Promise<string> {
+    const { row, needsRehash, keys } = await this.#checkPassword(email, password, source);
+    const rehash = needsRehash ? await hashPassword(password, this.#scrypt) : undefined;
+    await this.#db.transaction(async (tx) => {
+      if (rehash !== undefined) {
+        await tx.run('UPDATE accounts SET password_hash = ?, updated_at = ? WHERE user_id = ? AND password_hash = ?', [
+          rehash,
+          this.#now(),
+          row.user_id,
+          row.password_hash,
+        ]);
+      }
+      await tx.run('DELETE FROM login_failures WHERE limiter_key = ?', [keys.account]);
+    });
+    return row.user_id;
+  }
+
+  /** The lockout check, the password check and the bookkeeping of a failure, shared by login and verifyPassword. */
+  async #checkPassword(
+    email: string,
+    password: string,
+    source: string | undefined,
+  ): Promise<{ row: AccountRow & { role: Role }; needsRehash: boolean; keys: { account: string } }> {
+    let address: string;
+    try {
+      address = normalizeEmail(email);
+    } catch {
+      address = String(email).trim();
+    }
+    const keys = { account: `account:${address}`, source: source === undefined ? undefined : `source:${source}` };
+    const actor = `source:${source ?? 'unknown'}`;
+    const lockedUntil = await this.#lockedUntil(keys);
+    if (lockedUntil !== undefined) {
+      await this.#db.transaction((tx) =>
+        this.#audit.append(tx, {
+          actor,
+          action: 'auth.login.fail',
+          subject: `email:${address}`,
+          details: { reason: 'locked', until: lockedUntil },
+        }),
+      );
+      throw new ServiceError(
+        'ACCOUNT_LOCKED',
+        `Too many failed logins for this account or from this address; try again after ${lockedUntil}.`,
+      );
+    }
+
+    const row = await this.#db.get<AccountRow>(`${ACCOUNT_SELECT} WHERE u.email = ?`, [address]);
+    const stored = row?.password_hash ?? (await this.#decoyHash());
+    const { ok, needsRehash } = await verifyPassword(password, stored, this.#scrypt);
+    if (!ok || row === undefined || row.status !== 'active' || !isRole(row.role)) {
+      await this.#db.transaction(async (tx) => {
+        const now = this.#now();
+        const horizon = this.#windowStart();
+        for (const key of [keys.account, keys.source]) {
+          if (key === undefined) continue;
+          await tx.run('DELETE FROM login_failures WHERE limiter_key = ? AND failed_at < ?', [key, horizon]);
+          await tx.run('INSERT INTO login_failures (limiter_key, failed_at) VALUES (?, ?)', [key, now]);
+        }
+        await this.#audit.append(tx, {
+          actor,
+          action: 'auth.login.fail',
+          subject: row ? `user:${row.user_id}` : `email:${address}`,
+          details: { reason: !ok ? 'bad-credentials' : 'disabled' },
+        });
+      });
+      throw new ServiceError('UNAUTHENTICATED', 'The address or password is wrong, or the account is disabled.');
+    }
+    return { row: { ...row, role: row.role }, needsRehash, keys };
   }
 
   /** The principal of a live session token, or null (unknown, expired, user disabled). */
@@ -508,14 +544,15 @@ export class Accounts {
   }
 
   /** When the account or the source is locked, the time the lock lifts. */
-  async #lockedUntil(keys: { account: string; source: string }): Promise<string | undefined> {
+  async #lockedUntil(keys: { account: string; source: string | undefined }): Promise<string | undefined> {
     const horizon = this.#windowStart();
-    const limits: [string, number][] = [
+    const limits: [string | undefined, number][] = [
       [keys.account, this.#lockout.maxAccountFailures],
       [keys.source, this.#lockout.maxSourceFailures],
     ];
     let until: string | undefined;
     for (const [key, max] of limits) {
+      if (key === undefined) continue;
       const rows = await this.#db.all<{ failed_at: string } & Row>(
         'SELECT failed_at FROM login_failures WHERE limiter_key = ? AND failed_at >= ? ORDER BY failed_at DESC LIMIT ?',
         [key, horizon, max],

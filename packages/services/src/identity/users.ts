@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '../audit/log.ts';
+import { saveProfile } from '../directory/profiles.ts';
 import { ServiceError } from '../errors.ts';
+import { type Listener, Listeners } from '../events/listeners.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Database, Row, Sql } from '../ports/database.ts';
 import { parseCsv } from './csv.ts';
@@ -20,6 +22,17 @@ export interface User {
   readonly displayName: string;
   readonly status: UserStatus;
   readonly createdAt: string;
+  /** Directory attributes (givenName, sn, uid); absent when not set. */
+  readonly givenName?: string;
+  readonly surname?: string;
+  readonly uid?: string;
+}
+
+/** The directory attributes of a user; in `setProfile`, an empty string clears one. */
+export interface UserProfileInput {
+  readonly givenName?: string;
+  readonly surname?: string;
+  readonly uid?: string;
 }
 
 export interface Group {
@@ -37,7 +50,7 @@ export interface MembershipChange {
   readonly groupName: string;
 }
 
-export type MembershipListener = (change: MembershipChange) => void | Promise<void>;
+export type MembershipListener = Listener<MembershipChange>;
 
 export interface UserListQuery {
   /** Addresses starting with this text, compared exactly (the domain part lower-cased, as stored). */
@@ -93,6 +106,9 @@ interface UserRow extends Row {
   display_name: string;
   status: string;
   created_at: string;
+  given_name: string | null;
+  surname: string | null;
+  uid: string | null;
 }
 
 interface GroupRow extends Row {
@@ -105,13 +121,16 @@ const DEFAULT_MAX_BYTES = 1024 * 1024;
 const DEFAULT_MAX_ROWS = 10_000;
 const MAX_DISPLAY_NAME = 200;
 const MAX_GROUP_NAME = 100;
-const USER_COLUMNS = 'u.id, u.email, u.display_name, u.status, u.created_at';
+const MAX_PROFILE_FIELD = 200;
+const USER_COLUMNS = 'u.id, u.email, u.display_name, u.status, u.created_at, pr.given_name, pr.surname, pr.uid';
+/** Every user has a user_profiles row (saveProfile); the outer join keeps users written by older code visible. */
+const USERS_FROM = 'users u LEFT JOIN user_profiles pr ON pr.user_id = u.id';
 
 export class UserDirectory {
   readonly #db: Database;
   readonly #audit: AuditLog;
   readonly #clock: Clock;
-  readonly #listeners = new Set<MembershipListener>();
+  readonly #listeners = new Listeners<MembershipChange>('membership');
 
   constructor(options: UserDirectoryOptions) {
     this.#db = options.db;
@@ -121,29 +140,26 @@ export class UserDirectory {
 
   /**
    * Registers a listener for membership changes (auto-enrollment reacts to `UserJoinedGroup`);
-   * returns a function that unregisters it. Listeners run after the commit, one at a time, in
-   * registration order; a listener's failure neither undoes the change nor stops the other
-   * listeners: the failures are rethrown together (AggregateError) once all have run. Delivery is
-   * in-process and at-most-once: a crash between commit and delivery loses the event, so a listener
-   * that must not miss one should also reconcile from the stored memberships.
+   * returns a function that unregisters it. Delivery as events/listeners.ts describes: after the
+   * commit, at most once, failures rethrown together.
    */
   onMembershipChange(listener: MembershipListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   async create(
     actor: string,
-    input: { email: string; displayName: string; groups?: readonly string[] },
+    input: { email: string; displayName: string; groups?: readonly string[] } & UserProfileInput,
   ): Promise<User> {
     const email = normalizeEmail(input.email);
     const displayName = checkDisplayName(input.displayName);
+    const profile = checkProfile(input);
     const groups = (input.groups ?? []).map(checkGroupName);
     const events: MembershipChange[] = [];
     const user = await this.#db.transaction(async (tx) => {
       events.length = 0;
       if (await findByEmail(tx, email)) throw new ServiceError('CONFLICT', `A user with address ${email} exists.`);
-      const created = await this.#insertUser(tx, actor, email, displayName);
+      const created = await this.#insertUser(tx, actor, email, displayName, profile);
       for (const name of groups) {
         const change = await this.#join(tx, actor, created, await this.#ensureGroup(tx, actor, name));
         if (change) events.push(change);
@@ -155,7 +171,7 @@ export class UserDirectory {
   }
 
   async get(userId: string): Promise<User | undefined> {
-    const row = await this.#db.get<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.id = ?`, [userId]);
+    const row = await this.#db.get<UserRow>(`SELECT ${USER_COLUMNS} FROM ${USERS_FROM} WHERE u.id = ?`, [userId]);
     return row && toUser(row);
   }
 
@@ -168,6 +184,7 @@ export class UserDirectory {
     return this.#db.transaction(async (tx) => {
       const user = await mustGetUser(tx, userId);
       await tx.run('UPDATE users SET display_name = ? WHERE id = ?', [name, userId]);
+      await saveProfile(tx, userId, { ...user, displayName: name });
       await this.#audit.append(tx, {
         actor,
         action: 'user.update',
@@ -175,6 +192,40 @@ export class UserDirectory {
         details: { displayName: name },
       });
       return { ...user, displayName: name };
+    });
+  }
+
+  /**
+   * Sets directory attributes (and the display name, the directory's cn): fields left out keep
+   * their value, an empty givenName, surname or uid clears it.
+   */
+  async setProfile(actor: string, userId: string, changes: UserProfileInput & { displayName?: string }): Promise<User> {
+    const displayName = changes.displayName === undefined ? undefined : checkDisplayName(changes.displayName);
+    const profile = checkProfile(changes);
+    return this.#db.transaction(async (tx) => {
+      const user = await mustGetUser(tx, userId);
+      const updated = withProfile(
+        { ...user, displayName: displayName ?? user.displayName },
+        {
+          givenName: 'givenName' in profile ? profile.givenName : user.givenName,
+          surname: 'surname' in profile ? profile.surname : user.surname,
+          uid: 'uid' in profile ? profile.uid : user.uid,
+        },
+      );
+      if (displayName !== undefined) {
+        await tx.run('UPDATE users SET display_name = ? WHERE id = ?', [displayName, userId]);
+      }
+      await saveProfile(tx, userId, updated);
+      await this.#audit.append(tx, {
+        actor,
+        action: 'user.update',
+        subject: `user:${userId}`,
+        details: {
+          ...(displayName === undefined ? {} : { displayName }),
+          ...Object.fromEntries(Object.entries(profile).map(([k, v]) => [k, v ?? null])),
+        },
+      });
+      return updated;
     });
   }
 
@@ -286,7 +337,7 @@ export class UserDirectory {
       params.push(query.group);
     }
     const rows = await this.#db.all<UserRow>(
-      `SELECT ${USER_COLUMNS} FROM users u ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY u.email LIMIT ?`,
+      `SELECT ${USER_COLUMNS} FROM ${USERS_FROM} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY u.email LIMIT ?`,
       [...params, limit + 1],
     );
     const users = rows.slice(0, limit).map(toUser);
@@ -358,7 +409,7 @@ export class UserDirectory {
       for (const row of rows) {
         const existing = await findByEmail(tx, row.email);
         if (existing === undefined) {
-          const user = await this.#insertUser(tx, actor, row.email, row.displayName);
+          const user = await this.#insertUser(tx, actor, row.email, row.displayName, {});
           created++;
           for (const name of row.groups) {
             const change = await this.#join(tx, actor, user, await this.#ensureGroup(tx, actor, name));
@@ -369,6 +420,7 @@ export class UserDirectory {
         let changed = false;
         if (existing.displayName !== row.displayName) {
           await tx.run('UPDATE users SET display_name = ? WHERE id = ?', [row.displayName, existing.id]);
+          await saveProfile(tx, existing.id, { ...existing, displayName: row.displayName });
           await this.#audit.append(tx, {
             actor,
             action: 'user.update',
@@ -398,14 +450,17 @@ export class UserDirectory {
     return { committed: true, ...counts, errors };
   }
 
-  async #insertUser(tx: Sql, actor: string, email: string, displayName: string): Promise<User> {
-    const user: User = {
-      id: randomUUID(),
-      email,
-      displayName,
-      status: 'active',
-      createdAt: this.#clock.now().toISOString(),
-    };
+  async #insertUser(
+    tx: Sql,
+    actor: string,
+    email: string,
+    displayName: string,
+    profile: CheckedProfile,
+  ): Promise<User> {
+    const user = withProfile(
+      { id: randomUUID(), email, displayName, status: 'active', createdAt: this.#clock.now().toISOString() },
+      profile,
+    );
     await tx.run('INSERT INTO users (id, email, display_name, status, created_at) VALUES (?, ?, ?, ?, ?)', [
       user.id,
       user.email,
@@ -413,6 +468,7 @@ export class UserDirectory {
       user.status,
       user.createdAt,
     ]);
+    await saveProfile(tx, user.id, user);
     await this.#audit.append(tx, { actor, action: 'user.create', subject: `user:${user.id}`, details: { email } });
     return user;
   }
@@ -442,44 +498,64 @@ export class UserDirectory {
   }
 
   async #announce(events: readonly MembershipChange[]): Promise<void> {
-    const failures: unknown[] = [];
-    for (const event of events) {
-      for (const listener of [...this.#listeners]) {
-        try {
-          await listener(event);
-        } catch (e) {
-          failures.push(e);
-        }
-      }
-    }
-    if (failures.length > 0) {
-      throw new AggregateError(
-        failures,
-        `${failures.length} membership listener(s) failed; the change itself is saved.`,
-      );
-    }
+    await this.#listeners.announce(events);
   }
 }
 
 async function findByEmail(sql: Sql, email: string): Promise<User | undefined> {
-  const row = await sql.get<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.email = ?`, [email]);
+  const row = await sql.get<UserRow>(`SELECT ${USER_COLUMNS} FROM ${USERS_FROM} WHERE u.email = ?`, [email]);
   return row && toUser(row);
 }
 
 async function mustGetUser(sql: Sql, userId: string): Promise<User> {
-  const row = await sql.get<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.id = ?`, [userId]);
+  const row = await sql.get<UserRow>(`SELECT ${USER_COLUMNS} FROM ${USERS_FROM} WHERE u.id = ?`, [userId]);
   if (row === undefined) throw new ServiceError('NOT_FOUND', `No user has id ${userId}.`);
   return toUser(row);
 }
 
 function toUser(row: UserRow): User {
+  return withProfile(
+    {
+      id: row.id,
+      email: row.email,
+      displayName: row.display_name,
+      status: row.status === 'disabled' ? 'disabled' : 'active',
+      createdAt: row.created_at,
+    },
+    { givenName: row.given_name ?? undefined, surname: row.surname ?? undefined, uid: row.uid ?? undefined },
+  );
+}
+
+/** Profile fields after checking: a present key with `undefined` means "clear it". */
+type CheckedProfile = { -readonly [K in keyof UserProfileInput]?: string | undefined };
+
+/** The user with the profile fields that are set (unset ones are left out, not undefined). */
+function withProfile(user: User, profile: CheckedProfile): User {
+  const { givenName: _g, surname: _s, uid: _u, ...rest } = user;
   return {
-    id: row.id,
-    email: row.email,
-    displayName: row.display_name,
-    status: row.status === 'disabled' ? 'disabled' : 'active',
-    createdAt: row.created_at,
+    ...rest,
+    ...(profile.givenName === undefined ? {} : { givenName: profile.givenName }),
+    ...(profile.surname === undefined ? {} : { surname: profile.surname }),
+    ...(profile.uid === undefined ? {} : { uid: profile.uid }),
   };
+}
+
+/** Checks the profile fields given: trimmed, '' becomes "cleared", no control characters. */
+function checkProfile(input: UserProfileInput): CheckedProfile {
+  const out: CheckedProfile = {};
+  for (const field of ['givenName', 'surname', 'uid'] as const) {
+    const value = input[field];
+    if (value === undefined) continue;
+    const text = typeof value === 'string' ? value.trim() : undefined;
+    if (text === undefined || text.length > MAX_PROFILE_FIELD || /\p{Cc}/u.test(text) || !text.isWellFormed()) {
+      throw new ServiceError(
+        'INVALID_ARGUMENT',
+        `A user's ${field} has at most ${MAX_PROFILE_FIELD} characters and no control characters.`,
+      );
+    }
+    out[field] = text === '' ? undefined : text;
+  }
+  return out;
 }
 
 function toGroup(row: GroupRow): Group {

@@ -229,9 +229,147 @@ CREATE TABLE group_templates (
 CREATE INDEX group_templates_by_template ON group_templates (template_name)
 `;
 
+/**
+ * The certificate book (book/book.ts): correspondents' certificates to encrypt to. Certificates of
+ * Sealpost's own CAs are not copied here; they are read from the certificates table.
+ *   book_entries    one row per mailbox and certificate: where it came from (`source`, and the
+ *                   directory's name), the issuers it came with (PEM blocks, nearest first),
+ *                   and `pending` (1 while a key change awaits review);
+ *   book_decisions  accept / pin / reject of a mailbox's certificate, for everyone (`scope` '*') or
+ *                   for one user (`scope` the user's id); the later decision of a scope replaces it;
+ *   book_senders    per mailbox, what its latest signed message announced (RFC 8551 §2.5.2, §2.5.3):
+ *                   SMIMECapabilities as JSON and the SMIMEEncryptionKeyPreference, with its signingTime.
+ */
+const certificateBook = `
+CREATE TABLE book_entries (
+  id TEXT PRIMARY KEY,
+  address TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  der {{bytes}} NOT NULL,
+  chain {{bytes}} NOT NULL,
+  source TEXT NOT NULL CHECK (source IN ('directory', 'harvested', 'manual')),
+  directory TEXT,
+  pending INTEGER NOT NULL,
+  first_seen TEXT NOT NULL,
+  last_seen TEXT NOT NULL
+);
+CREATE UNIQUE INDEX book_entries_by_address ON book_entries (address, sha256);
+CREATE INDEX book_entries_by_pending ON book_entries (pending, address);
+
+CREATE TABLE book_decisions (
+  address TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  decision TEXT NOT NULL CHECK (decision IN ('accept', 'pin', 'reject')),
+  decided_by TEXT NOT NULL,
+  decided_at TEXT NOT NULL,
+  PRIMARY KEY (address, sha256, scope)
+);
+
+CREATE TABLE book_senders (
+  address TEXT PRIMARY KEY,
+  signing_time TEXT NOT NULL,
+  capabilities TEXT,
+  preferred_sha256 TEXT,
+  preference TEXT,
+  updated_at TEXT NOT NULL
+)
+`;
+
+/**
+ * The directory's view of a user (directory/, the LDAP key server): the profile attributes beside
+ * users.display_name, and search keys — the values as LDAP matching rules compare them (RFC 4518:
+ * NFKC, lower case, spaces folded), so equality and initial-substring filters are index lookups.
+ * Every user has a row. The keys of each index end with (mail_key, user_id), the directory's
+ * result order, so an equality lookup reads its matches already in page order.
+ * The backfill can compute only mail_key in portable SQL (the address is ASCII); it marks the rows
+ * keys_stale, and the directory computes the other keys before its first search.
+ */
+const directory = `
+CREATE TABLE user_profiles (
+  user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+  given_name TEXT,
+  surname TEXT,
+  uid TEXT,
+  mail_key TEXT NOT NULL,
+  cn_key TEXT,
+  sn_key TEXT,
+  given_name_key TEXT,
+  uid_key TEXT,
+  keys_stale INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX user_profiles_by_mail ON user_profiles (mail_key, user_id);
+CREATE INDEX user_profiles_by_cn ON user_profiles (cn_key, mail_key, user_id);
+CREATE INDEX user_profiles_by_sn ON user_profiles (sn_key, mail_key, user_id);
+CREATE INDEX user_profiles_by_given_name ON user_profiles (given_name_key, mail_key, user_id);
+CREATE INDEX user_profiles_by_uid ON user_profiles (uid_key, mail_key, user_id);
+CREATE INDEX user_profiles_stale ON user_profiles (user_id) WHERE keys_stale = 1;
+INSERT INTO user_profiles (user_id, mail_key, keys_stale) SELECT id, lower(email), 1 FROM users
+`;
+
+/**
+ * External directories (directory/publishing.ts and directory/import.ts):
+ *   directory_publications   per publish target and certificate, what Sealpost put into (or means to
+ *                            put into, or take out of) that directory: `adding`/`removing` are
+ *                            intents not yet confirmed, retried by the periodic sync; `published`/
+ *                            `removed` are done; `no-entry` means the mailbox has no entry there
+ *                            (tried again after next_attempt_at). `revision` changes with every new
+ *                            intent, so the outcome of an older, overtaken attempt is not recorded as
+ *                            current. Only values recorded here are ever removed from a directory.
+ *   directory_sync           per target, the time up to which changes (issued, revoked, expired) were published;
+ *   directory_import_users   users an import created or adopted, per source; missing_since is set
+ *                            when the person left the source and the import disabled the user;
+ *   directory_import_groups  the groups whose members a source manages.
+ * The two certificate indexes serve "issued or revoked since the last run".
+ */
+const directoryPublishing = `
+CREATE TABLE directory_publications (
+  target TEXT NOT NULL,
+  certificate_id TEXT NOT NULL REFERENCES certificates (id),
+  address TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('adding', 'published', 'no-entry', 'removing', 'removed')),
+  revision INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  last_error TEXT,
+  next_attempt_at TEXT,
+  published_at TEXT,
+  removed_at TEXT,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (target, certificate_id)
+);
+CREATE INDEX directory_publications_pending ON directory_publications (target, state, next_attempt_at);
+CREATE INDEX directory_publications_by_certificate ON directory_publications (certificate_id);
+
+CREATE TABLE directory_sync (
+  target TEXT PRIMARY KEY,
+  synced_until TEXT NOT NULL
+);
+
+CREATE TABLE directory_import_users (
+  source TEXT NOT NULL,
+  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  dn TEXT NOT NULL,
+  missing_since TEXT,
+  imported_at TEXT NOT NULL,
+  PRIMARY KEY (source, user_id)
+);
+
+CREATE TABLE directory_import_groups (
+  source TEXT NOT NULL,
+  group_id TEXT NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+  PRIMARY KEY (source, group_id)
+);
+
+CREATE INDEX certificates_by_created ON certificates (created_at);
+CREATE INDEX certificates_by_revoked ON certificates (revoked_at)
+`;
+
 export const migrations: readonly Migration[] = [
   { version: 1, name: 'initial', up: initial },
   { version: 2, name: 'login-failures', up: loginFailures },
   { version: 3, name: 'ca-state', up: caState },
   { version: 4, name: 'group-templates', up: groupTemplates },
+  { version: 5, name: 'directory', up: directory },
+  { version: 6, name: 'certificate-book', up: certificateBook },
+  { version: 7, name: 'directory-publishing', up: directoryPublishing },
 ];

@@ -306,6 +306,31 @@ for (const target of targets) {
       assert.equal((await db.all('SELECT seq FROM audit_log')).length, audit);
     });
 
+    it('announces issuance, renewal and revocation after the commit, with the holder', async () => {
+      const seen: string[] = [];
+      const stop = ca.onCertificateChange(async (change) => {
+        // Announced after the commit: the change is visible to another reader already.
+        const row = await db.get<{ status: string }>('SELECT status FROM certificates WHERE id = ?', [
+          change.certificateId,
+        ]);
+        seen.push(`${change.type} ${change.userId === null ? 'none' : 'holder'} ${row?.status}`);
+      });
+      try {
+        const first = await ca.issue('user:admin', { userEmail: 'frank@example.org', template: 'encryption-only' });
+        const second = await ca.renew('user:admin', first.certificate.id, { newKey: true });
+        await ca.revoke('user:admin', second.certificate.serial, 'superseded');
+        assert.deepEqual(seen, [
+          'CertificateIssued holder valid',
+          'CertificateIssued holder valid',
+          'CertificateRevoked holder revoked',
+        ]);
+      } finally {
+        stop();
+      }
+      await ca.issue('user:admin', { userEmail: 'frank@example.org', template: 'encryption-only' });
+      assert.equal(seen.length, 3, 'an unregistered listener hears nothing');
+    });
+
     it('revokes: the CRL lists the serial, openssl verify -crl_check rejects it, OCSP says revoked/good', async () => {
       const victim = await ca.issue('user:admin', {
         userEmail: 'frank@example.org',
@@ -588,8 +613,8 @@ for (const target of targets) {
       const counts = Object.fromEntries(actions.map((a) => [a.action, Number(a.n)]));
       const issued = await db.all('SELECT id FROM certificates');
       assert.equal(counts['certificate.issue']! + counts['certificate.renew']!, issued.length);
-      assert.equal(counts['certificate.renew'], 2);
-      assert.equal(counts['certificate.revoke'], 2);
+      assert.equal(counts['certificate.renew'], 3);
+      assert.equal(counts['certificate.revoke'], 3);
       assert.equal(counts['ca.create'], 5); // two roots, the request and its import, the import
       assert.ok(counts['key.archive']! >= 2);
       assert.ok(counts['template.change']! >= 8);
