@@ -26,6 +26,10 @@ export const SERVICE_ERROR_CODES = {
   KEY_REJECTED: "The key's algorithm or size is not allowed by the template.",
   CSR_INVALID: 'The certificate request is malformed or its signature does not prove possession of the key.',
   LINT_FAILED: 'The certificate to be issued breaks the S/MIME Baseline Requirements (the error lists the findings).',
+  DIRECTORY_UNAVAILABLE:
+    'An external LDAP directory could not be reached, failed TLS, timed out, dropped the connection or said it is busy; try again later.',
+  DIRECTORY_ERROR:
+    'An external LDAP directory refused an operation (the error carries the LDAP result code and diagnostic message).',
 } as const;
 
 export type ServiceErrorCode = keyof typeof SERVICE_ERROR_CODES;

@@ -16,6 +16,11 @@ export const AUDIT_ACTIONS = {
   'key.recovery.self': 'A user retrieved the archived private key of one of their own certificates.',
   'trust.add': 'A trust anchor was added.',
   'trust.remove': 'A trust anchor was removed.',
+  'book.add':
+    'A certificate entered the certificate book (added, harvested from a signed message, or found in a directory).',
+  'book.accept': 'A certificate of the book was accepted (for everyone or for one user).',
+  'book.pin': 'A certificate of the book was pinned: the only one used for its address (for everyone or for one user).',
+  'book.reject': 'A certificate of the book was rejected: never used (for everyone or for one user).',
   'auth.login': 'A user logged in.',
   'auth.login.fail': 'A login attempt failed.',
   'auth.logout': 'A user logged out.',
@@ -36,6 +41,10 @@ export const AUDIT_ACTIONS = {
   'template.change': 'A certificate template was created, changed or deleted.',
   'vault.master-key.rotate': 'The data keys were re-wrapped under a new master key.',
   'vault.data-key.rotate': 'The secrets were re-encrypted under a new data key.',
+  'directory.publish': "A certificate was added to its holder's entry in an external directory.",
+  'directory.unpublish':
+    "A certificate (revoked or expired) was removed from its holder's entry in an external directory.",
+  'directory.import': 'Users and group memberships were imported from an external directory.',
 } as const;
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS;
