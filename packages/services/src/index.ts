@@ -33,9 +33,44 @@ export {
   verifyChain,
 } from './audit/log.ts';
 export {
+  BOOK_DECISIONS,
+  type BookDecision,
+  type BookEntry,
+  type BookListQuery,
+  type BookPage,
+  type BookSource,
+  CertificateBook,
+  type CertificateBookOptions,
+  type DecisionScope,
+  type HarvestReport,
+  type SenderProfile,
+  SOURCE_RANK,
+} from './book/book.ts';
+export { HARVEST_REFUSALS, type HarvestRefusal, type KeyPreference } from './book/harvest.ts';
+export {
+  type CertificateChoice,
+  EXCLUSION_REASONS,
+  type Exclusion,
+  type ExclusionReason,
+  RECIPIENT_REASONS,
+  type RecipientReason,
+  type RevocationCheck,
+  type UsableCertificate,
+} from './book/ranking.ts';
+export {
+  DIRECTORY_TIMEOUT_MS,
+  type LookupFailure,
+  MAX_RECIPIENTS,
+  type RecipientResolution,
+  RecipientResolver,
+  type RecipientResolverOptions,
+  type Resolution,
+} from './book/resolve.ts';
+export {
   type CaInfo,
   CaService,
   type CaServiceOptions,
+  type CertificateChange,
   type CreateRootInput,
   caKeyAad,
   type ImportCaInput,
@@ -58,6 +93,26 @@ export {
   type TemplatePurpose,
 } from './ca/templates.ts';
 export {
+  Directory,
+  type DirectoryBindResult,
+  type DirectoryOptions,
+  type DirectorySearchOptions,
+  type DirectorySearchResult,
+} from './directory/directory.ts';
+export {
+  DirectoryImport,
+  type DirectoryImportOptions,
+  type DirectoryImportReport,
+} from './directory/import.ts';
+export {
+  DirectoryPublisher,
+  type DirectoryPublisherOptions,
+  type PendingPublication,
+  PUBLISHER_ACTOR,
+  type PublicationFailure,
+  type PublishReport,
+} from './directory/publishing.ts';
+export {
   AutoEnrollment,
   type AutoEnrollmentOptions,
   type EnrolledCertificate,
@@ -77,6 +132,7 @@ export {
   listCertificates,
 } from './enrollment/certificate-list.ts';
 export { isServiceError, SERVICE_ERROR_CODES, ServiceError, type ServiceErrorCode } from './errors.ts';
+export { type Listener, Listeners } from './events/listeners.ts';
 export {
   type Account,
   Accounts,
@@ -120,10 +176,18 @@ export {
   type UserDirectoryOptions,
   type UserListQuery,
   type UserPage,
+  type UserProfileInput,
   type UserStatus,
 } from './identity/users.ts';
 export { type Clock, systemClock } from './ports/clock.ts';
 export type { Database, Row, Sql, SqlValue } from './ports/database.ts';
+export type {
+  DirectoryGroup,
+  DirectoryPerson,
+  DirectoryPublishTarget,
+  DirectorySource,
+} from './ports/directory-sync.ts';
+export type { ExternalDirectory } from './ports/external-directory.ts';
 export type { MasterKey } from './ports/master-key.ts';
 export { type Migration, migrations } from './schema/migrations.ts';
 export { createLocalMasterKey, MASTER_KEY_LENGTH, masterKeyId } from './secrets/local-master-key.ts';

@@ -20,16 +20,25 @@ export const PERMISSIONS = {
   'trust.manage': 'Import and remove trust anchors.',
   'trust.read': 'List trust anchors.',
   'audit.read': 'Read and verify the audit log.',
+  'book.read': "List the certificate book: correspondents' certificates and pending key changes.",
+  'book.contribute': 'Add certificates to the book: harvest signed messages, add a certificate file.',
+  'book.manage': 'Accept, pin or reject certificates of the book for everyone.',
+  'recipients.resolve': 'Find the certificates to encrypt to for a list of addresses.',
+  'directories.read': 'List the external directories and their pending publications.',
+  'directories.manage': 'Run the import from and the publishing to external directories now.',
   'user.manage': 'Create, import, disable users; manage groups, accounts and roles.',
   'user.read': 'List and read users and groups.',
   'self.read': 'Read one’s own profile, certificates and key history.',
   'self.recover': 'Retrieve the archived private keys of one’s own certificates.',
   'self.token': 'Create, list and revoke one’s own API tokens.',
+  'self.book': 'Accept, pin or reject certificates of the book for oneself.',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;
 
-const SELF: readonly Permission[] = ['self.read', 'self.recover', 'self.token'];
+const SELF: readonly Permission[] = ['self.read', 'self.recover', 'self.token', 'self.book'];
+/** Everyone who sends mail looks recipients up and reads the book; only auditors do not add to it. */
+const CORRESPONDENT: readonly Permission[] = ['book.read', 'book.contribute', 'recipients.resolve'];
 
 /**
  * The single table of who may do what. Administrators may do everything; CA operators run the CAs
@@ -45,10 +54,22 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'trust.manage',
     'trust.read',
     'user.read',
+    'directories.read',
+    'book.manage',
+    ...CORRESPONDENT,
     ...SELF,
   ],
-  auditor: ['certificate.read', 'trust.read', 'audit.read', 'user.read', ...SELF],
-  user: [...SELF],
+  auditor: [
+    'certificate.read',
+    'trust.read',
+    'audit.read',
+    'user.read',
+    'directories.read',
+    'book.read',
+    'recipients.resolve',
+    ...SELF,
+  ],
+  user: [...CORRESPONDENT, ...SELF],
 };
 
 export function isPermission(value: unknown): value is Permission {

@@ -26,11 +26,18 @@ const EXPECTED: Record<Permission, Record<Role, boolean>> = {
   'trust.manage': { admin: true, operator: true, auditor: false, user: false },
   'trust.read': { admin: true, operator: true, auditor: true, user: false },
   'audit.read': { admin: true, operator: false, auditor: true, user: false },
+  'book.read': { admin: true, operator: true, auditor: true, user: true },
+  'book.contribute': { admin: true, operator: true, auditor: false, user: true },
+  'book.manage': { admin: true, operator: true, auditor: false, user: false },
+  'recipients.resolve': { admin: true, operator: true, auditor: true, user: true },
+  'directories.read': { admin: true, operator: true, auditor: true, user: false },
+  'directories.manage': { admin: true, operator: false, auditor: false, user: false },
   'user.manage': { admin: true, operator: false, auditor: false, user: false },
   'user.read': { admin: true, operator: true, auditor: true, user: false },
   'self.read': { admin: true, operator: true, auditor: true, user: true },
   'self.recover': { admin: true, operator: true, auditor: true, user: true },
   'self.token': { admin: true, operator: true, auditor: true, user: true },
+  'self.book': { admin: true, operator: true, auditor: true, user: true },
 };
 
 const session = (role: Role): Principal => ({ userId: `u-${role}`, role, via: 'session', credentialId: 's' });
