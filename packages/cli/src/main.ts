@@ -7,17 +7,20 @@ import { account } from './commands/account.ts';
 import { admin } from './commands/admin.ts';
 import { archive } from './commands/archive.ts';
 import { audit } from './commands/audit.ts';
+import { book } from './commands/book.ts';
 import { ca } from './commands/ca.ts';
 import { cert } from './commands/cert.ts';
 import { config } from './commands/config.ts';
 import { decrypt } from './commands/decrypt.ts';
 import { demo } from './commands/demo.ts';
+import { directory } from './commands/directory.ts';
 import { encrypt } from './commands/encrypt.ts';
 import { group } from './commands/group.ts';
 import { inspect } from './commands/inspect.ts';
 import { issue } from './commands/issue.ts';
 import { login } from './commands/login.ts';
 import { p12 } from './commands/p12.ts';
+import { recipients } from './commands/recipients.ts';
 import { revoke } from './commands/revoke.ts';
 import { serve } from './commands/serve.ts';
 import { sign } from './commands/sign.ts';
@@ -49,6 +52,9 @@ export const COMMANDS: Command[] = [
   issue,
   revoke,
   trust,
+  book,
+  recipients,
+  directory,
   archive,
   audit,
 ];

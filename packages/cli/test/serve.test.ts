@@ -36,7 +36,10 @@ test('serve refuses a bad listen address with status 2 and a clear message', (t)
 test('serve --help names the options and shows an example', () => {
   const r = sealpost(['serve', '--help']);
   assert.equal(r.status, 0);
-  assert.match(r.stdout.toString(), /^Usage: sealpost serve \[--http HOST:PORT\] \[--data DIR\]/);
+  assert.match(
+    r.stdout.toString(),
+    /^Usage: sealpost serve \[--http HOST:PORT\] \[--ldap HOST:PORT\|off\] \[--data DIR\]/,
+  );
   assert.match(r.stdout.toString(), /Example:\n {2}sealpost serve /);
 });
 

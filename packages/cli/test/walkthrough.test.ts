@@ -38,6 +38,8 @@ const OUTSIDE = [
   'SEALPOST_TOKEN',
   'SEALPOST_DATA',
   'SEALPOST_HTTP',
+  'SEALPOST_LDAP',
+  'GNUPGHOME',
   'SEALPOST_CONFIG',
   'SEALPOST_PUBLIC_URL',
   'SEALPOST_MASTER_KEY',
@@ -55,12 +57,14 @@ test('the README walk-through: serve, admin, CA, auto-enrollment, revocation, fo
   mkdirSync(work);
   writeFileSync(join(dir, 'walkthrough.sh'), walkthrough());
   const port = await freePort();
+  const ldapPort = await freePort();
 
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of OUTSIDE) delete env[name];
   Object.assign(env, {
     PATH: `${bin}:${process.env['PATH']}`,
     PORT: String(port),
+    LDAP_PORT: String(ldapPort),
     // The saved login and mktemp's data directory stay inside the test's directory.
     XDG_CONFIG_HOME: join(dir, 'config'),
     TMPDIR: dir,
@@ -90,7 +94,24 @@ test('the README walk-through: serve, admin, CA, auto-enrollment, revocation, fo
   const [status] = (await once(child, 'exit')) as [number | null];
   assert.equal(status, 0, `the walk-through failed:\n${stderr}\n--- stdout ---\n${stdout}`);
 
-  // Step 10 stopped the server cleanly.
+  // Step 7: the key server answered ldapsearch with Bob's certificate, and gpgsm found it through dirmngr.
+  const bobEntry = readFileSync(join(work, 'bob.ldif'), 'utf8');
+  assert.match(bobEntry, /^dn: mail=bob@example\.org,ou=people,o=sealpost$/m);
+  const bobDer = Buffer.from(
+    /^userCertificate;binary:: ((?:.+\n(?: .+\n)*))/m.exec(bobEntry)![1]!.replace(/\n ?/g, ''),
+    'base64',
+  );
+  const bobSubject = openssl(['x509', '-inform', 'DER', '-noout', '-ext', 'subjectAltName'], bobDer);
+  assert.equal(bobSubject.status, 0, bobSubject.stderr);
+  assert.match(bobSubject.stdout.toString(), /email:bob@example\.org/);
+  assert.match(readFileSync(join(work, 'bob.gpgsm'), 'utf8'), /bob@example\.org/);
+  // Step 8: Alice has no usable certificate (revoked), Bob has one; the command said so and failed.
+  assert.match(stdout, /exit status 9/);
+  const resolve = readFileSync(join(work, 'resolve.txt'), 'utf8');
+  assert.match(resolve, /^alice@example\.org\s+cannot encrypt \(revoked\)/m);
+  assert.match(resolve, /^bob@example\.org\s+aes-256-/m);
+
+  // Step 12 stopped the server cleanly.
   assert.match(readFileSync(join(work, 'serve.log'), 'utf8'), /"msg":"stopped"/);
 
   // The PKCS#12 released under four eyes opens with the password printed once.

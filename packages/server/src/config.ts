@@ -32,11 +32,55 @@ export interface ServerConfig {
    * made from the address each request arrived on (the `http` address, with its actual port).
    */
   readonly publicUrl?: string;
+  /** The LDAP key server (docs/ldap.md); absent when turned off (`--ldap off`). */
+  readonly ldap?: LdapSettings;
+  /** External LDAP/AD directories: partners' key servers to look up, directories to publish to or import from. */
+  readonly directories: readonly DirectorySettings[];
+}
+
+export interface LdapSettings {
+  /** `HOST:PORT` of the plain LDAP listener (StartTLS offered when `tls` is set). */
+  readonly listen: string;
+  /** `HOST:PORT` of the LDAPS listener; needs `tls`. */
+  readonly ldapsListen?: string;
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /** Where the people entries live, e.g. `ou=people,dc=example,dc=org`. */
+  readonly baseDn: string;
+  /** Anonymous searches allowed (mail clients' address books usually search anonymously). */
+  readonly anonymous: boolean;
+  readonly maxConnections: number;
+}
+
+export const DIRECTORY_USES = ['lookup', 'publish', 'import'] as const;
+export type DirectoryUse = (typeof DIRECTORY_USES)[number];
+
+export interface DirectorySettings {
+  readonly name: string;
+  /** `ldap://host[:port]` or `ldaps://host[:port]`. */
+  readonly url: string;
+  readonly baseDn: string;
+  readonly uses: readonly DirectoryUse[];
+  readonly bindDn?: string;
+  /** File holding the bind password (never the password itself in the configuration). */
+  readonly bindPasswordFile?: string;
+  readonly startTls: boolean;
+  /** PEM file of the CA that signed the directory's TLS certificate. */
+  readonly caFile?: string;
+  /** Search filter for a mailbox; `{address}` is replaced, escaped per RFC 4515. */
+  readonly filter: string;
+  readonly timeoutMs: number;
+  /** Where groups are read from for `import` (default: baseDn). */
+  readonly groupsBaseDn?: string;
 }
 
 export const DEFAULT_HTTP = '127.0.0.1:8080';
 export const DEFAULT_DATA_DIR = './sealpost-data';
 export const CONFIG_FILE = 'sealpost.json';
+export const DEFAULT_LDAP = '127.0.0.1:1389';
+export const DEFAULT_BASE_DN = 'ou=people,o=sealpost';
+export const DEFAULT_DIRECTORY_FILTER = '(mail={address})';
+const DEFAULT_DIRECTORY_TIMEOUT_MS = 3000;
+const DEFAULT_LDAP_MAX_CONNECTIONS = 10_000;
 const PREVIOUS_KEYS_ENV = 'SEALPOST_PREVIOUS_MASTER_KEYS';
 
 /** The configuration file's schema: every setting is optional. */
@@ -57,6 +101,33 @@ const FILE_SCHEMA = s.object({
   bodyLimitBytes: s.optional(s.integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 })),
   shutdownTimeoutMs: s.optional(s.integer({ minimum: 0, maximum: 600_000 })),
   publicUrl: s.optional(s.string({ description: 'http(s)://host[:port][/prefix] where clients reach the server.' })),
+  ldap: s.optional(
+    s.object({
+      listen: s.optional(s.string({ description: 'HOST:PORT, or "off".' })),
+      ldapsListen: s.optional(s.string({ description: 'HOST:PORT of the LDAPS listener.' })),
+      tls: s.optional(s.object({ certFile: s.string({ minLength: 1 }), keyFile: s.string({ minLength: 1 }) })),
+      baseDn: s.optional(s.string({ minLength: 1 })),
+      anonymous: s.optional(s.boolean()),
+      maxConnections: s.optional(s.integer({ minimum: 1, maximum: 1_000_000 })),
+    }),
+  ),
+  directories: s.optional(
+    s.array(
+      s.object({
+        name: s.string({ minLength: 1, pattern: '^[A-Za-z0-9._-]+$' }),
+        url: s.string({ pattern: '^ldaps?://' }),
+        baseDn: s.string({ minLength: 1 }),
+        uses: s.array(s.enum(DIRECTORY_USES), { minItems: 1 }),
+        bindDn: s.optional(s.string({ minLength: 1 })),
+        bindPasswordFile: s.optional(s.string({ minLength: 1 })),
+        startTls: s.optional(s.boolean()),
+        caFile: s.optional(s.string({ minLength: 1 })),
+        filter: s.optional(s.string({ pattern: '\\{address\\}' })),
+        timeoutMs: s.optional(s.integer({ minimum: 100, maximum: 60_000 })),
+        groupsBaseDn: s.optional(s.string({ minLength: 1 })),
+      }),
+    ),
+  ),
 });
 export type ConfigFile = Infer<typeof FILE_SCHEMA>;
 
@@ -74,12 +145,45 @@ export function checkConfig(value: unknown): ConfigCheck {
   if (typeof config['publicUrl'] === 'string' && parsePublicUrl(config['publicUrl']) === undefined) {
     problems.push(`publicUrl: ${PUBLIC_URL_EXPECTED} (got ${JSON.stringify(config['publicUrl'])})`);
   }
+  ldapProblems(config['ldap'], problems);
+  directoryProblems(config['directories'], problems);
   keySourceProblems(config['masterKey'], 'masterKey', problems);
   const previous = config['previousMasterKeys'];
   if (Array.isArray(previous)) {
     for (const [i, key] of previous.entries()) keySourceProblems(key, `previousMasterKeys/${i}`, problems);
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config: value as ConfigFile };
+}
+
+function ldapProblems(ldap: unknown, problems: string[]): void {
+  if (typeof ldap !== 'object' || ldap === null) return;
+  const { listen, ldapsListen, tls } = ldap as Record<string, unknown>;
+  if (typeof listen === 'string' && listen !== 'off') {
+    const problem = listenProblem(listen);
+    if (problem !== undefined) problems.push(`ldap/listen: ${problem} or "off"`);
+  }
+  if (typeof ldapsListen === 'string') {
+    const problem = listenProblem(ldapsListen);
+    if (problem !== undefined) problems.push(`ldap/ldapsListen: ${problem}`);
+    if (tls === undefined) problems.push('ldap/ldapsListen: needs ldap/tls (the certificate and key LDAPS presents)');
+  }
+}
+
+function directoryProblems(directories: unknown, problems: string[]): void {
+  if (!Array.isArray(directories)) return;
+  const names = new Set<string>();
+  for (const [i, d] of directories.entries()) {
+    if (typeof d !== 'object' || d === null) continue;
+    const { name, bindDn, bindPasswordFile, url, startTls } = d as Record<string, unknown>;
+    if (typeof name === 'string') {
+      if (names.has(name)) problems.push(`directories/${i}/name: "${name}" is used twice`);
+      names.add(name);
+    }
+    if ((bindDn === undefined) !== (bindPasswordFile === undefined))
+      problems.push(`directories/${i}: set both "bindDn" and "bindPasswordFile", or neither (anonymous)`);
+    if (startTls === true && typeof url === 'string' && url.startsWith('ldaps:'))
+      problems.push(`directories/${i}/startTls: ldaps:// is TLS already`);
+  }
 }
 
 function keySourceProblems(key: unknown, name: string, problems: string[]): void {
@@ -136,7 +240,12 @@ export class ConfigError extends Error {
 
 export interface ConfigSources {
   /** Parsed `--config`/`--http`/`--data` options. */
-  readonly options: { readonly config?: string; readonly http?: string; readonly dataDir?: string };
+  readonly options: {
+    readonly config?: string;
+    readonly http?: string;
+    readonly dataDir?: string;
+    readonly ldap?: string;
+  };
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Where relative paths start. */
   readonly cwd: string;
@@ -230,6 +339,37 @@ export async function resolveConfig({ options, env, cwd }: ConfigSources): Promi
             { path: fromFile(k.file)!, create: false },
     );
   const url = databaseUrl ?? file.databaseUrl;
+  const ldapListen = options.ldap ?? (env['SEALPOST_LDAP'] || undefined) ?? file.ldap?.listen ?? DEFAULT_LDAP;
+  if (ldapListen !== 'off' && listenProblem(ldapListen) !== undefined) {
+    throw new ConfigError([`ldap: ${listenProblem(ldapListen)} or "off"`]);
+  }
+  const ldap: LdapSettings | undefined =
+    ldapListen === 'off'
+      ? undefined
+      : {
+          listen: ldapListen,
+          ...(file.ldap?.ldapsListen === undefined ? {} : { ldapsListen: file.ldap.ldapsListen }),
+          ...(file.ldap?.tls === undefined
+            ? {}
+            : { tls: { certFile: fromFile(file.ldap.tls.certFile)!, keyFile: fromFile(file.ldap.tls.keyFile)! } }),
+          baseDn: file.ldap?.baseDn ?? DEFAULT_BASE_DN,
+          anonymous: file.ldap?.anonymous ?? true,
+          maxConnections: file.ldap?.maxConnections ?? DEFAULT_LDAP_MAX_CONNECTIONS,
+        };
+  const directories = (file.directories ?? []).map(
+    (d): DirectorySettings => ({
+      name: d.name,
+      url: d.url,
+      baseDn: d.baseDn,
+      uses: d.uses,
+      ...(d.bindDn === undefined ? {} : { bindDn: d.bindDn, bindPasswordFile: fromFile(d.bindPasswordFile)! }),
+      startTls: d.startTls ?? false,
+      ...(d.caFile === undefined ? {} : { caFile: fromFile(d.caFile)! }),
+      filter: d.filter ?? DEFAULT_DIRECTORY_FILTER,
+      timeoutMs: d.timeoutMs ?? DEFAULT_DIRECTORY_TIMEOUT_MS,
+      ...(d.groupsBaseDn === undefined ? {} : { groupsBaseDn: d.groupsBaseDn }),
+    }),
+  );
   return {
     http,
     dataDir,
@@ -240,6 +380,8 @@ export async function resolveConfig({ options, env, cwd }: ConfigSources): Promi
     logLevel: logLevel ?? file.logLevel ?? 'info',
     bodyLimitBytes: file.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
     shutdownTimeoutMs: file.shutdownTimeoutMs ?? 10_000,
+    ...(ldap === undefined ? {} : { ldap }),
+    directories,
     // The file's value passed checkConfig, so it parses.
     ...(publicUrl !== undefined
       ? { publicUrl }

@@ -1,11 +1,12 @@
 /**
- * Periodic jobs: CRL re-signing, auto-enrollment and renewal. Every node runs the same runner; each
+ * Periodic jobs: CRL re-signing, auto-enrollment, renewal, and the external directories' publishing
+ * and import. Every node runs the same runner; each
  * job run happens under `db.exclusive('job:<name>')` and only when the `jobs` row says the interval
  * has passed since the last run, so a cluster runs each job once per interval. The row records the
  * time of the last run and the node that did it.
  */
 import { randomUUID } from 'node:crypto';
-import type { Row } from '@sealpost/services';
+import { type Row, SYSTEM_ACTOR } from '@sealpost/services';
 import { enrollmentOf } from './routes/enrollment.ts';
 import type { Services } from './services.ts';
 
@@ -37,7 +38,38 @@ const MINUTE = 60_000;
 /** The standard jobs over the services. */
 export function standardJobs(services: Services): Job[] {
   const enrollment = enrollmentOf(services);
+  const publishing: Job[] =
+    services.externalDirectories.by('publish').length === 0
+      ? []
+      : [
+          {
+            name: 'directory-publish',
+            intervalMs: MINUTE,
+            run: async () => {
+              const report = await services.publisher.syncDue();
+              for (const failure of report.failed) services.log.warn('directory publication failed', { ...failure });
+              return {
+                published: report.published,
+                removed: report.removed,
+                noEntry: report.noEntry,
+                failed: report.failed.length,
+                unreachable: report.unreachable,
+              };
+            },
+          },
+        ];
+  const imports: Job[] = services.externalDirectories.by('import').map((source) => ({
+    name: `directory-import:${source.name}`,
+    intervalMs: 60 * MINUTE,
+    run: async () => {
+      const { skipped, ...counts } = await services.directoryImport.importFrom(SYSTEM_ACTOR, source);
+      for (const s of skipped.slice(0, 20)) services.log.warn('directory import skipped an entry', { ...s });
+      return { ...counts, skipped: skipped.length };
+    },
+  }));
   return [
+    ...publishing,
+    ...imports,
     { name: 'crl-refresh', intervalMs: 60 * MINUTE, run: async () => ({ refreshed: await services.ca.refreshCrls() }) },
     {
       name: 'auto-enrollment',

@@ -6,11 +6,13 @@ import { parseArgs } from 'node:util';
 import { ConfigError, resolveConfig } from './config.ts';
 import { type RunningServer, startServer, type Wiring } from './server.ts';
 
-export const USAGE = `Usage: sealpost serve [--config FILE] [--http HOST:PORT] [--data DIR]
+export const USAGE = `Usage: sealpost serve [--config FILE] [--http HOST:PORT] [--ldap HOST:PORT|off] [--data DIR]
 
-Runs the Sealpost server until SIGINT or SIGTERM. Settings come from FILE (default ./sealpost.json
-when present, or $SEALPOST_CONFIG), then the environment (SEALPOST_HTTP, SEALPOST_DATA, DATABASE_URL,
-SEALPOST_MASTER_KEY, SEALPOST_LOG_LEVEL, SEALPOST_TRUST_PROXY), then these options. See docs/server.md.
+Runs the Sealpost server until SIGINT or SIGTERM: the HTTP API (default 127.0.0.1:8080) and the LDAP
+key server mail clients query for certificates (default 127.0.0.1:1389; docs/ldap.md). Settings come
+from FILE (default ./sealpost.json when present, or $SEALPOST_CONFIG), then the environment
+(SEALPOST_HTTP, SEALPOST_LDAP, SEALPOST_DATA, DATABASE_URL, SEALPOST_MASTER_KEY, SEALPOST_LOG_LEVEL,
+SEALPOST_TRUST_PROXY), then these options. See docs/server.md.
 `;
 
 export interface MainIo {
@@ -28,13 +30,14 @@ export async function main(
   wiring: Wiring = {},
   io: MainIo = defaultIo(),
 ): Promise<number> {
-  let options: { config?: string; http?: string; dataDir?: string };
+  let options: { config?: string; http?: string; dataDir?: string; ldap?: string };
   try {
     const { values } = parseArgs({
       args: [...argv],
       options: {
         config: { type: 'string' },
         http: { type: 'string' },
+        ldap: { type: 'string' },
         data: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -47,6 +50,7 @@ export async function main(
     options = {
       ...(values.config === undefined ? {} : { config: values.config }),
       ...(values.http === undefined ? {} : { http: values.http }),
+      ...(values.ldap === undefined ? {} : { ldap: values.ldap }),
       ...(values.data === undefined ? {} : { dataDir: values.data }),
     };
   } catch (e) {

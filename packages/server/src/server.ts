@@ -9,7 +9,14 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Clock, type Database, type MasterKey, systemClock } from '@sealpost/services';
 import { loadMasterKey, type MasterKeySource, openDatabase } from '@sealpost/store';
-import { DEFAULT_DATA_DIR, DEFAULT_HTTP, parseListen, type ServerConfig } from './config.ts';
+import {
+  DEFAULT_DATA_DIR,
+  DEFAULT_HTTP,
+  type DirectorySettings,
+  type LdapSettings,
+  parseListen,
+  type ServerConfig,
+} from './config.ts';
 import type { Authenticator, Authorize } from './http/auth.ts';
 import { createRequestHandler } from './http/handler.ts';
 import { DEFAULT_BODY_LIMIT, type Route, Router } from './http/router.ts';
@@ -29,6 +36,10 @@ export interface ServerDeps {
   readonly log: Logger;
   /** `publicUrl` of the configuration: where clients reach the server (default URLs of new CAs). */
   readonly publicUrl?: string;
+  /** The LDAP key server's settings; absent when it is turned off. */
+  readonly ldap?: LdapSettings;
+  /** External directories (config `directories`); none when absent. */
+  readonly directories?: readonly DirectorySettings[];
 }
 
 /** How the domain plugs in: its routes, and the accounts service's authentication and role table. */
@@ -91,6 +102,8 @@ export async function startServer(options: StartOptions = {}, wiring: Wiring = {
       clock,
       log,
       ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
+      ...(options.ldap === undefined ? {} : { ldap: options.ldap }),
+      ...(options.directories === undefined ? {} : { directories: options.directories }),
     };
     const access = wiring.access?.(deps);
     const metrics = new Metrics();

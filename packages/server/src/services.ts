@@ -15,10 +15,15 @@ import {
   Accounts,
   AuditLog,
   CaService,
+  CertificateBook,
   type Clock,
   type Database,
+  Directory,
+  DirectoryImport,
+  DirectoryPublisher,
   KeyArchive,
   KeyRecovery,
+  RecipientResolver,
   type Row,
   ServiceError,
   type Principal as ServicePrincipal,
@@ -26,8 +31,11 @@ import {
   UserDirectory,
   Vault,
 } from '@sealpost/services';
+import { DEFAULT_BASE_DN } from './config.ts';
+import { type ExternalDirectories, openExternalDirectories } from './directories.ts';
 import type { Principal } from './http/auth.ts';
 import type { Logger } from './logging.ts';
+import { onlineRevocationCheck } from './revocation.ts';
 import type { ServerDeps } from './server.ts';
 
 export interface Services {
@@ -42,6 +50,15 @@ export interface Services {
   readonly archive: KeyArchive;
   readonly recovery: KeyRecovery;
   readonly trust: TrustStore;
+  readonly book: CertificateBook;
+  readonly recipients: RecipientResolver;
+  /** The people entries the LDAP key server serves. */
+  readonly directory: Directory;
+  /** The configured external directories (`directories`), by use. */
+  readonly externalDirectories: ExternalDirectories;
+  /** Keeps the `publish` directories' certificate values in step with the CA. */
+  readonly publisher: DirectoryPublisher;
+  readonly directoryImport: DirectoryImport;
 }
 
 /** What route factories receive: the process's services, built on first use. */
@@ -57,18 +74,34 @@ export async function createServices(deps: ServerDeps): Promise<Services> {
   const audit = new AuditLog(clock);
   const archive = new KeyArchive({ vault, audit, clock });
   const csrfKey = await loadCsrfKey(db, vault);
+  const trust = new TrustStore({ db, audit, clock });
+  const book = new CertificateBook({ db, audit, clock, trust });
+  const users = new UserDirectory({ db, audit, clock });
+  const accounts = new Accounts({ db, audit, clock, csrfKey });
+  const externalDirectories = await openExternalDirectories(deps.directories ?? []);
   return {
     db,
     clock,
     log,
     vault,
     audit,
-    users: new UserDirectory({ db, audit, clock }),
-    accounts: new Accounts({ db, audit, clock, csrfKey }),
+    users,
+    accounts,
     ca: new CaService({ db, vault, audit, clock }),
     archive,
     recovery: new KeyRecovery({ db, archive, audit, clock }),
-    trust: new TrustStore({ db, audit, clock }),
+    trust,
+    book,
+    recipients: new RecipientResolver({
+      book,
+      clock,
+      directories: externalDirectories.by('lookup'),
+      revocation: onlineRevocationCheck({ clock, log }),
+    }),
+    directory: new Directory({ db, clock, baseDn: deps.ldap?.baseDn ?? DEFAULT_BASE_DN, accounts }),
+    externalDirectories,
+    publisher: new DirectoryPublisher({ db, audit, clock, targets: externalDirectories.by('publish') }),
+    directoryImport: new DirectoryImport({ db, users, audit, clock }),
   };
 }
 

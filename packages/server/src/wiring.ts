@@ -4,17 +4,21 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { can, isPermission } from '@sealpost/services';
+import { startKeyServer } from './directories.ts';
 import type { Authenticator, Authorize } from './http/auth.ts';
 import type { Route } from './http/router.ts';
 import { startJobs } from './jobs.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { archiveRoutes } from './routes/archive.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { bookRoutes } from './routes/book.ts';
 import { caRoutes } from './routes/ca.ts';
 import { certificateRoutes } from './routes/certificates.ts';
+import { directoryRoutes } from './routes/directories.ts';
 import { enrollmentOf, enrollmentRoutes } from './routes/enrollment.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { pkiRoutes } from './routes/pki.ts';
+import { recipientRoutes } from './routes/recipients.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { trustRoutes } from './routes/trust.ts';
 import { userRoutes } from './routes/users.ts';
@@ -22,7 +26,10 @@ import type { ServerDeps, Wiring } from './server.ts';
 import { callerOf, type Services, type ServicesProvider, servicesProvider } from './services.ts';
 
 /** Every domain route, over the given services. */
-export function domainRoutes(services: ServicesProvider, options: { publicUrl?: string } = {}): Route[] {
+export function domainRoutes(
+  services: ServicesProvider,
+  options: Pick<ServerDeps, 'publicUrl' | 'directories'> = {},
+): Route[] {
   return [
     ...sessionRoutes(services),
     ...accountRoutes(services),
@@ -35,6 +42,9 @@ export function domainRoutes(services: ServicesProvider, options: { publicUrl?: 
     ...certificateRoutes(services),
     ...pkiRoutes(services),
     ...enrollmentRoutes(services),
+    ...bookRoutes(services),
+    ...recipientRoutes(services),
+    ...directoryRoutes(services, options),
   ];
 }
 
@@ -81,15 +91,46 @@ export function accountsAuthenticator(services: ServicesProvider): Authenticator
   };
 }
 
+/**
+ * Publishes a holder's certificates to the `publish` directories right after an issuance or a
+ * revocation, without holding up the request; what fails here (a directory down) is retried by the
+ * directory-publish job, which also removes expired certificates.
+ */
+function publishOnChange(services: Services): () => void {
+  if (services.externalDirectories.by('publish').length === 0) return () => undefined;
+  return services.ca.onCertificateChange((change) => {
+    if (change.userId === null) return;
+    void services.publisher.syncUser(change.userId).then(
+      (report) => {
+        if (report.failed.length > 0 || report.unreachable.length > 0) {
+          services.log.warn('directory publishing incomplete; the directory-publish job retries', { ...report });
+        }
+      },
+      (e: unknown) => services.log.error('directory publishing failed', { error: e }),
+    );
+  });
+}
+
 /** The production wiring; each server started with it gets its own services. */
 export const wiring: Wiring = {
-  routes: (deps) => domainRoutes(providerFor(deps), deps.publicUrl === undefined ? {} : { publicUrl: deps.publicUrl }),
+  routes: (deps) => domainRoutes(providerFor(deps), deps),
   access: (deps) => ({ authenticator: accountsAuthenticator(providerFor(deps)), authorize: authorizeRoute }),
   background: async (deps) => {
     const services = await providerFor(deps)();
     // Attaches the membership hook at start, so a member who joins a group is enrolled at once.
     enrollmentOf(services);
-    return startJobs(services);
+    const unpublish = publishOnChange(services);
+    const jobs = startJobs(services);
+    const keyServer =
+      deps.ldap === undefined ? undefined : await startKeyServer(deps.ldap, services.directory, deps.log);
+    return {
+      stop: async () => {
+        await keyServer?.close();
+        unpublish();
+        await jobs.stop();
+        await services.externalDirectories.close();
+      },
+    };
   },
 };
 

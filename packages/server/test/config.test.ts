@@ -92,6 +92,13 @@ describe('resolveConfig', () => {
       logLevel: 'info',
       bodyLimitBytes: 1048576,
       shutdownTimeoutMs: 10000,
+      ldap: {
+        listen: '127.0.0.1:1389',
+        baseDn: 'ou=people,o=sealpost',
+        anonymous: true,
+        maxConnections: 10000,
+      },
+      directories: [],
     });
   });
 
@@ -132,6 +139,8 @@ describe('resolveConfig', () => {
       logLevel: 'error',
       bodyLimitBytes: 1048576,
       shutdownTimeoutMs: 10000,
+      ldap: { listen: '127.0.0.1:1389', baseDn: 'ou=people,o=sealpost', anonymous: true, maxConnections: 10000 },
+      directories: [],
     });
     const fromOptions = await resolveConfig({ options: { http: '127.0.0.1:1', dataDir: 'here' }, env, cwd });
     assert.equal(fromOptions.http, '127.0.0.1:1');
@@ -162,6 +171,101 @@ describe('resolveConfig', () => {
           'SEALPOST_PREVIOUS_MASTER_KEYS: must be base64 keys separated by commas',
         ]);
         return true;
+      },
+    );
+  });
+
+  it('configures the LDAP key server and external directories; --ldap off turns the key server off', async () => {
+    const etc = await mkdtemp(join(cwd, 'etc-'));
+    const file = join(etc, 'server.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        ldap: {
+          listen: '0.0.0.0:389',
+          ldapsListen: '0.0.0.0:636',
+          tls: { certFile: 'tls/ldap.pem', keyFile: 'tls/ldap.key' },
+          baseDn: 'ou=people,dc=example,dc=org',
+          anonymous: false,
+        },
+        directories: [
+          {
+            name: 'partner',
+            url: 'ldaps://ldap.partner.example',
+            baseDn: 'dc=partner,dc=example',
+            uses: ['lookup'],
+          },
+          {
+            name: 'ad',
+            url: 'ldap://dc1.example.org',
+            baseDn: 'dc=example,dc=org',
+            uses: ['publish', 'import'],
+            bindDn: 'cn=sealpost,ou=services,dc=example,dc=org',
+            bindPasswordFile: 'ad.pass',
+            startTls: true,
+            caFile: 'ad-ca.pem',
+          },
+        ],
+      }),
+    );
+    const config = await resolveConfig({ options: { config: file }, env: {}, cwd });
+    assert.deepEqual(config.ldap, {
+      listen: '0.0.0.0:389',
+      ldapsListen: '0.0.0.0:636',
+      tls: { certFile: join(etc, 'tls', 'ldap.pem'), keyFile: join(etc, 'tls', 'ldap.key') },
+      baseDn: 'ou=people,dc=example,dc=org',
+      anonymous: false,
+      maxConnections: 10000,
+    });
+    assert.deepEqual(config.directories, [
+      {
+        name: 'partner',
+        url: 'ldaps://ldap.partner.example',
+        baseDn: 'dc=partner,dc=example',
+        uses: ['lookup'],
+        startTls: false,
+        filter: '(mail={address})',
+        timeoutMs: 3000,
+      },
+      {
+        name: 'ad',
+        url: 'ldap://dc1.example.org',
+        baseDn: 'dc=example,dc=org',
+        uses: ['publish', 'import'],
+        bindDn: 'cn=sealpost,ou=services,dc=example,dc=org',
+        bindPasswordFile: join(etc, 'ad.pass'),
+        startTls: true,
+        caFile: join(etc, 'ad-ca.pem'),
+        filter: '(mail={address})',
+        timeoutMs: 3000,
+      },
+    ]);
+    assert.equal(
+      (await resolveConfig({ options: { config: file }, env: { SEALPOST_LDAP: ':1389' }, cwd })).ldap?.listen,
+      ':1389',
+    );
+    assert.equal((await resolveConfig({ options: { config: file, ldap: 'off' }, env: {}, cwd })).ldap, undefined);
+    await assert.rejects(resolveConfig({ options: { ldap: 'ldap://x' }, env: {}, cwd }), /ldap: must be HOST:PORT/);
+    assert.deepEqual(
+      checkConfig({
+        ldap: { listen: 'everywhere', ldapsListen: ':636' },
+        directories: [
+          { name: 'a', url: 'ldaps://x', baseDn: 'o=x', uses: ['lookup'], startTls: true },
+          { name: 'a', url: 'ldap://y', baseDn: 'o=y', uses: ['publish'], bindDn: 'cn=me' },
+          { name: 'b', url: 'http://z', baseDn: 'o=z', uses: [] },
+        ],
+      }),
+      {
+        ok: false,
+        problems: [
+          'directories/2/url: must match the pattern ^ldaps?://',
+          'directories/2/uses: must have at least 1 item',
+          'ldap/listen: must be HOST:PORT with a port from 0 to 65535, e.g. 127.0.0.1:8080 (got "everywhere") or "off"',
+          'ldap/ldapsListen: needs ldap/tls (the certificate and key LDAPS presents)',
+          'directories/0/startTls: ldaps:// is TLS already',
+          'directories/1/name: "a" is used twice',
+          'directories/1: set both "bindDn" and "bindPasswordFile", or neither (anonymous)',
+        ],
       },
     );
   });

@@ -1,4 +1,4 @@
-/** `sealpost serve`: runs the Sealpost server (REST API, web PKI endpoints) until SIGINT or SIGTERM. */
+/** `sealpost serve`: runs the Sealpost server (REST API, web PKI endpoints, LDAP key server) until SIGINT or SIGTERM. */
 import { type Command, str, type Values } from '../command.ts';
 import type { Io } from '../io.ts';
 
@@ -22,10 +22,12 @@ export const SERVER_LOCATION_HELP = `      --data DIR            the data direct
 export function serverArguments(v: Values, env: NodeJS.ProcessEnv): { argv: string[]; env: NodeJS.ProcessEnv } {
   const argv: string[] = [];
   const http = str(v['http']);
+  const ldap = str(v['ldap']);
   const data = str(v['data']);
   const config = str(v['config']);
   const database = str(v['database']);
   if (http !== undefined) argv.push('--http', http);
+  if (ldap !== undefined) argv.push('--ldap', ldap);
   if (data !== undefined) argv.push('--data', data);
   if (config !== undefined) argv.push('--config', config);
   return { argv, env: database === undefined ? env : { ...env, DATABASE_URL: database } };
@@ -33,22 +35,25 @@ export function serverArguments(v: Values, env: NodeJS.ProcessEnv): { argv: stri
 
 export const serve: Command = {
   name: 'serve',
-  summary: 'run the Sealpost server (REST API, CRL, OCSP) until SIGINT or SIGTERM',
-  usage: 'sealpost serve [--http HOST:PORT] [--data DIR] [--database URL] [--config FILE]',
+  summary: 'run the Sealpost server (REST API, CRL, OCSP, LDAP key server) until SIGINT or SIGTERM',
+  usage: 'sealpost serve [--http HOST:PORT] [--ldap HOST:PORT|off] [--data DIR] [--database URL] [--config FILE]',
   help: `Options:
       --http HOST:PORT      where to listen (default: $SEALPOST_HTTP, else 127.0.0.1:8080);
                             :PORT listens on all interfaces
+      --ldap HOST:PORT|off  where the LDAP key server listens, which mail clients (Outlook, Thunderbird,
+                            gpgsm) search for certificates (default: $SEALPOST_LDAP, else the configuration
+                            file's, else 127.0.0.1:1389); off turns it off. See docs/ldap.md
 ${SERVER_LOCATION_HELP}
 
 On first start the data directory (0700), the master key (0600) and the SQLite database are
 created; migrations run before the server listens. It logs JSON lines on standard output, the
-first telling where it listens. SIGINT or SIGTERM drains requests in flight and exits 0; a second
+first ones telling where it listens (HTTP and LDAP). SIGINT or SIGTERM drains requests in flight and exits 0; a second
 signal drops them. Exit status 1: the server could not start; 2: usage or configuration error.
 Create the first administrator with "sealpost admin create" (works while the server runs).
 
 Example:
-  sealpost serve --http 127.0.0.1:8080 --data /var/lib/sealpost`,
-  options: { http: { type: 'string' }, ...SERVER_LOCATION_OPTIONS },
+  sealpost serve --http 127.0.0.1:8080 --ldap 127.0.0.1:1389 --data /var/lib/sealpost`,
+  options: { http: { type: 'string' }, ldap: { type: 'string' }, ...SERVER_LOCATION_OPTIONS },
   async run(v, _positionals, io: Io) {
     // Loaded here, not at start-up: the message commands need none of the server.
     const { main, wiring } = await import('@sealpost/server');

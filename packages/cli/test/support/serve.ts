@@ -7,10 +7,14 @@ export async function startServe(
   dataDir: string,
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--http', '127.0.0.1:0', '--data', dataDir], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [BIN, 'serve', '--http', '127.0.0.1:0', '--ldap', '127.0.0.1:0', '--data', dataDir],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stderr!.on('data', (d: Buffer) => {
     out += d.toString('utf8');

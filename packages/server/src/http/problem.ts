@@ -91,6 +91,9 @@ const SERVICE_STATUS: Record<ServiceErrorCode, Mapping> = {
   KEY_REJECTED: client(422),
   CSR_INVALID: client(422),
   LINT_FAILED: client(422),
+  // An external LDAP/AD directory failed: a gateway problem, shown because it names which directory.
+  DIRECTORY_UNAVAILABLE: { status: 502, showMessage: true, retryAfter: 30 },
+  DIRECTORY_ERROR: client(502),
   // Integrity and key failures are the server's problem, and their details are for the operator.
   SECRET_TAMPERED: server(500),
   MASTER_KEY_MISMATCH: server(500),

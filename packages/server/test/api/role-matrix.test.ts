@@ -13,6 +13,8 @@ const ADMIN: readonly Role[] = ['admin'];
 const TRUST_MANAGERS: readonly Role[] = ['admin', 'operator'];
 const AUDITORS: readonly Role[] = ['admin', 'auditor'];
 const CA_MANAGERS: readonly Role[] = ['admin', 'operator'];
+const CORRESPONDENTS: readonly Role[] = ['admin', 'operator', 'user'];
+const BOOK_MANAGERS: readonly Role[] = ['admin', 'operator'];
 
 interface Case {
   readonly method: string;
@@ -88,6 +90,19 @@ const MATRIX: readonly Case[] = [
   { method: 'GET', path: '/api/v1/groups/matrix/templates', allowed: READERS },
   { method: 'PUT', path: `/api/v1/groups/matrix/templates/${NONE}`, allowed: CA_MANAGERS },
   { method: 'DELETE', path: `/api/v1/groups/matrix/templates/${NONE}`, allowed: CA_MANAGERS },
+  // The certificate book and recipient resolution: empty bodies end in 422 (or 415 for a harvest
+  // without a message), decisions on a made-up id in 404.
+  { method: 'GET', path: '/api/v1/book', allowed: ALL },
+  { method: 'POST', path: '/api/v1/book', body: () => ({}), allowed: CORRESPONDENTS },
+  { method: 'POST', path: '/api/v1/book/harvest', allowed: CORRESPONDENTS },
+  { method: 'POST', path: `/api/v1/book/${NONE}/accept`, body: () => ({}), allowed: ALL },
+  { method: 'POST', path: `/api/v1/book/${NONE}/pin`, body: () => ({ scope: 'everyone' }), allowed: BOOK_MANAGERS },
+  { method: 'POST', path: '/api/v1/recipients/resolve', body: () => ({ addresses: [] }), allowed: ALL },
+  // External directories: none configured here, so an import names an unknown one (404) and
+  // publishing has nothing to do (200).
+  { method: 'GET', path: '/api/v1/directories', allowed: READERS },
+  { method: 'POST', path: `/api/v1/directories/${NONE}/import`, allowed: ADMIN },
+  { method: 'POST', path: '/api/v1/directories/publish', allowed: ADMIN },
   { method: 'GET', path: '/api/v1/audit', allowed: AUDITORS },
   { method: 'GET', path: '/api/v1/audit/verify', allowed: AUDITORS },
   // Last: it ends the session.

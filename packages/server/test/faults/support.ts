@@ -55,17 +55,21 @@ export interface Node {
 }
 
 export async function spawnNode(target: Target, env: Record<string, string> = {}): Promise<Node> {
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'serve-child.ts'), '--http', '127.0.0.1:0'], {
-    cwd: target.dataDir,
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      SEALPOST_DATA: target.dataDir,
-      SEALPOST_MASTER_KEY: MASTER_KEY,
-      ...(target.databaseUrl === undefined ? {} : { DATABASE_URL: target.databaseUrl }),
-      ...env,
+  const child = spawn(
+    process.execPath,
+    [join(import.meta.dirname, 'serve-child.ts'), '--http', '127.0.0.1:0', '--ldap', '127.0.0.1:0'],
+    {
+      cwd: target.dataDir,
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        SEALPOST_DATA: target.dataDir,
+        SEALPOST_MASTER_KEY: MASTER_KEY,
+        ...(target.databaseUrl === undefined ? {} : { DATABASE_URL: target.databaseUrl }),
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   let stdout = '';
   let stderr = '';

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
+import { migrations } from '@sealpost/services';
 import { createRoot, Scratch, useTemplate } from '../api/pki-support.ts';
 import { ADMIN_EMAIL, ApiClient, PASSWORD } from '../api/support.ts';
 import { postgresSchema, request, tempDir } from '../support/harness.ts';
@@ -37,7 +38,7 @@ describe('two nodes on one PostgreSQL database', () => {
     const versions = await db.all<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
     assert.deepEqual(
       versions.map((v) => Number(v.version)),
-      [1, 2, 3, 4],
+      migrations.map((m) => m.version),
     );
     await bootstrap(targets[0]!);
 
