@@ -36,7 +36,7 @@ export const EXIT_HELP = `Exit statuses:
   3  untrusted certificate    4  sender does not match the signer
   5  only partly signed       6  not signed / not S/MIME / still encrypted
   7  malformed input          8  decryption failed
-  9  not encrypted to the given keys
+  9  not encrypted to the given keys (recipients resolve: an address has no usable certificate)
  10  unsupported algorithm    11 key or password problem
  12  file could not be read or written, or the server could not be reached
  13  not authorized (bad or missing token, wrong password, permission refused)
