@@ -78,6 +78,14 @@ const READ_ONLY: Outcome = {
   diagnosticMessage: 'this directory is read-only',
 };
 
+/** The response to each write request, all refused with READ_ONLY. */
+const WRITE_RESPONSES = {
+  addRequest: 'addResponse',
+  modifyRequest: 'modifyResponse',
+  delRequest: 'delResponse',
+  modifyDnRequest: 'modifyDnResponse',
+} as const satisfies Record<string, ResultType>;
+
 export class LdapConnection {
   readonly id: number;
   /** Resolves once the socket has closed and every operation has been aborted. */
@@ -201,6 +209,11 @@ export class LdapConnection {
     this.send({ id, op: { type, ...result } as ProtocolOp, controls });
   }
 
+  /** Refuses an operation with `why`, or for a critical control it does not know when there is one. */
+  private refuse(id: number, type: ResultType, controls: readonly Control[], why: Outcome): void {
+    this.respond(id, type, controlsOutcome(controls, []) ?? why);
+  }
+
   /** Whether an operation may write now: waits while the socket's buffer drains. */
   private async writable(signal: AbortSignal): Promise<boolean> {
     if (this.socket.writableNeedDrain && !signal.aborted) {
@@ -279,26 +292,16 @@ export class LdapConnection {
         this.extended(id, op.name, controls);
         return;
       case 'addRequest':
-        this.respond(id, 'addResponse', controlsOutcome(controls, []) ?? READ_ONLY);
-        return;
       case 'modifyRequest':
-        this.respond(id, 'modifyResponse', controlsOutcome(controls, []) ?? READ_ONLY);
-        return;
       case 'delRequest':
-        this.respond(id, 'delResponse', controlsOutcome(controls, []) ?? READ_ONLY);
-        return;
       case 'modifyDnRequest':
-        this.respond(id, 'modifyDnResponse', controlsOutcome(controls, []) ?? READ_ONLY);
+        this.refuse(id, WRITE_RESPONSES[op.type], controls, READ_ONLY);
         return;
       case 'compareRequest':
-        this.respond(
-          id,
-          'compareResponse',
-          controlsOutcome(controls, []) ?? {
-            resultCode: ResultCode.unwillingToPerform,
-            diagnosticMessage: 'compare is not supported; search with an equality filter instead',
-          },
-        );
+        this.refuse(id, 'compareResponse', controls, {
+          resultCode: ResultCode.unwillingToPerform,
+          diagnosticMessage: 'compare is not supported; search with an equality filter instead',
+        });
         return;
       default: {
         const problem = `${op.type} is not a request`;

@@ -6,6 +6,7 @@
 import { decode, readString } from '../asn1/der.ts';
 import { OID } from '../asn1/oids.ts';
 import { malformed } from './ber.ts';
+import { prepareCaseIgnore } from './prepare.ts';
 
 /** One RDN: one or more attribute type and value pairs ("cn=Alice+uid=alice" has two). */
 export type Rdn = readonly { readonly type: string; readonly value: string }[];
@@ -153,9 +154,8 @@ for (const [name, aliases] of Object.entries({
 }
 
 /**
- * The canonical form of a DN for equality: types lowercased and known OIDs named, values compared
- * case-insensitively (NFKC, lowercased, surrounding spaces removed and inner runs of spaces folded,
- * as RFC 4518 §2.6.1 does for caseIgnoreMatch), the pairs of a multi-valued RDN in sorted order.
+ * The canonical form of a DN for equality: types lowercased and known OIDs named, values as
+ * caseIgnoreMatch prepares them (prepareCaseIgnore), the pairs of a multi-valued RDN in sorted order.
  * Two DNs name the same entry when their normal forms are equal strings.
  */
 export function normalizeDn(text: string): string {
@@ -165,8 +165,7 @@ export function normalizeDn(text: string): string {
         const type = a.type.toLowerCase();
         return {
           type: CANONICAL_TYPE.get(type) ?? type,
-          // NFKC again after lowercasing: a lowered character can leave combining marks out of canonical order.
-          value: a.value.normalize('NFKC').toLowerCase().normalize('NFKC').replace(/ +/g, ' ').trim(),
+          value: prepareCaseIgnore(a.value),
         };
       })
       .sort((x, y) =>

@@ -9,3 +9,4 @@ export { decodePagedResults, encodePagedResults, type PagedResults } from './con
 export { type Dn, formatDn, normalizeDn, parseDn, type Rdn } from './dn.ts';
 export { formatFilter, parseFilter } from './filter.ts';
 export * from './messages.ts';
+export { prepareCaseIgnore } from './prepare.ts';

@@ -3,11 +3,12 @@
 // that it is our child process and dies with `stop()`. Entries are bulk-loaded with `slapadd -q`
 // before the start (a million in a few minutes) or added afterwards with the OpenLDAP CLI tools.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { makeTlsFixture } from './tls.ts';
 
 const run = promisify(execFile);
 
@@ -36,6 +37,8 @@ export interface SlapdTls {
   /** The CA that issued the server certificate, PEM. */
   readonly caPem: string;
   readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
   /** ldaps://127.0.0.1:<port> */
   readonly ldapsUrl: string;
 }
@@ -75,7 +78,7 @@ export class Slapd {
       const suffix = options.suffix ?? 'dc=example,dc=org';
       const rootPassword = `pw-${Math.random().toString(36).slice(2)}`;
       const [port, ldapsPort] = await freePorts(options.tls ? 2 : 1);
-      const tls = options.tls ? await makeTls(dir, ldapsPort!) : undefined;
+      const tls = options.tls ? makeTls(dir, ldapsPort!) : undefined;
       const slapd = new Slapd(dir, suffix, rootPassword, port!, tls);
       await mkdir(join(dir, 'db'));
       await writeFile(join(dir, 'root.pw'), rootPassword, { mode: 0o600 });
@@ -216,8 +219,8 @@ export class Slapd {
     const tls = this.tls
       ? [
           `TLSCACertificateFile ${this.tls.caFile}`,
-          `TLSCertificateFile ${join(this.dir, 'server.pem')}`,
-          `TLSCertificateKeyFile ${join(this.dir, 'server.key')}`,
+          `TLSCertificateFile ${this.tls.certFile}`,
+          `TLSCertificateKeyFile ${this.tls.keyFile}`,
         ]
       : [];
     return [
@@ -272,51 +275,16 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-/** A CA and a server certificate for 127.0.0.1 and localhost, made with the openssl CLI. */
-async function makeTls(dir: string, ldapsPort: number): Promise<SlapdTls> {
-  const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  await openssl(
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=Sealpost Test LDAP CA',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-  );
-  await openssl('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-  await writeFile(
-    join(dir, 'server.ext'),
-    'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n',
-  );
-  await openssl(
-    'x509',
-    '-req',
-    '-in',
-    'server.csr',
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    'server.pem',
-    '-days',
-    '2',
-    '-extfile',
-    'server.ext',
-  );
-  const caFile = join(dir, 'ca.pem');
-  return { caPem: await readFile(caFile, 'utf8'), caFile, ldapsUrl: `ldaps://127.0.0.1:${ldapsPort}` };
+/** A CA and a server certificate for 127.0.0.1 and localhost in slapd's directory, also served on `ldapsPort`. */
+function makeTls(dir: string, ldapsPort: number): SlapdTls {
+  const tls = makeTlsFixture(dir);
+  return {
+    caPem: tls.ca,
+    caFile: tls.caPath,
+    certFile: tls.certPath,
+    keyFile: tls.keyPath,
+    ldapsUrl: `ldaps://127.0.0.1:${ldapsPort}`,
+  };
 }
 
 /** Parses `ldapsearch -LLL -o ldif-wrap=no` output: `attr: text` and `attr:: base64` lines. */

@@ -1,5 +1,11 @@
-import { type Dn, formatDn, type PartialAttribute, type SearchResultEntry } from '@sealpost/core/ldap';
-import { type EntryView, ia5Key, nameKey, resolveAttribute } from './matching.ts';
+import {
+  type Dn,
+  formatDn,
+  type PartialAttribute,
+  prepareCaseIgnore,
+  type SearchResultEntry,
+} from '@sealpost/core/ldap';
+import { type EntryView, ia5Key, resolveAttribute } from './matching.ts';
 
 /**
  * The directory's entries: one inetOrgPerson per active user, named `mail=<address>,<baseDn>`, and
@@ -51,10 +57,10 @@ export function searchKeys(p: ProfileFields): SearchKeys {
   return {
     // Addresses are ASCII (identity/email.ts), so the IA5 preparation always applies.
     mail_key: ia5Key(v.mail) ?? v.mail.toLowerCase(),
-    cn_key: nameKey(v.cn),
-    sn_key: nameKey(v.sn),
-    given_name_key: v.givenName === null ? null : nameKey(v.givenName),
-    uid_key: nameKey(v.uid),
+    cn_key: prepareCaseIgnore(v.cn),
+    sn_key: prepareCaseIgnore(v.sn),
+    given_name_key: v.givenName === null ? null : prepareCaseIgnore(v.givenName),
+    uid_key: prepareCaseIgnore(v.uid),
   };
 }
 
@@ -182,7 +188,7 @@ export function container(baseDn: string, base: Dn): Container {
     published.set(key, attribute);
     if (type === undefined) continue;
     structural ??= CONTAINER_CLASSES[type.key];
-    const prepared = type.syntax === 'ia5' ? ia5Key(pair.value) : nameKey(pair.value);
+    const prepared = type.syntax === 'ia5' ? ia5Key(pair.value) : prepareCaseIgnore(pair.value);
     if (prepared !== undefined) values.set(key, [...(values.get(key) ?? []), prepared]);
   }
   objectClass.values.push(structural ?? 'extensibleObject');

@@ -1,4 +1,4 @@
-import type { Filter } from '@sealpost/core/ldap';
+import { type Filter, prepareCaseIgnore } from '@sealpost/core/ldap';
 
 /**
  * The directory's schema and LDAP filter evaluation (RFC 4511 §4.5.1.7) with three-valued logic:
@@ -105,12 +105,6 @@ function text(value: Uint8Array): string | undefined {
 
 const IA5 = /^[\x00-\x7f]*$/;
 
-/** RFC 4518 caseIgnoreMatch preparation: NFKC, lower case, spaces folded and trimmed. */
-export function nameKey(value: string): string {
-  // NFKC again after lowercasing: a lowered character can leave combining marks out of canonical order.
-  return value.normalize('NFKC').toLowerCase().normalize('NFKC').replace(/\s+/g, ' ').trim();
-}
-
 /** caseIgnoreIA5Match preparation; undefined for a value that is not IA5 (ASCII). */
 export function ia5Key(value: string): string | undefined {
   if (!IA5.test(value)) return undefined;
@@ -123,7 +117,7 @@ export function assertionKey(syntax: Syntax, value: Uint8Array): string | undefi
   if (s === undefined) return undefined;
   switch (syntax) {
     case 'name':
-      return nameKey(s);
+      return prepareCaseIgnore(s);
     case 'ia5':
       return ia5Key(s);
     case 'objectClass':
@@ -131,6 +125,27 @@ export function assertionKey(syntax: Syntax, value: Uint8Array): string | undefi
     case 'binary':
       return undefined;
   }
+}
+
+/** An equality, approx or ordering assertion: its attribute and its value prepared as the attribute's values are. */
+export interface ResolvedAssertion extends ResolvedAttribute {
+  readonly key: string;
+}
+
+/**
+ * Resolves an attribute value assertion, or undefined when it is Undefined for every entry: an
+ * unknown attribute, a certificate (no equality rule), ordering on objectClass, a value of the wrong
+ * syntax.
+ */
+export function resolveAssertion(
+  f: Extract<Filter, { type: 'equality' | 'approx' | 'greaterOrEqual' | 'lessOrEqual' }>,
+): ResolvedAssertion | undefined {
+  const a = resolveAttribute(f.attribute);
+  if (a === undefined || a.type.syntax === 'binary') return undefined;
+  const ordering = f.type === 'greaterOrEqual' || f.type === 'lessOrEqual';
+  if (ordering && a.type.syntax === 'objectClass') return undefined;
+  const key = assertionKey(a.type.syntax, f.value);
+  return key === undefined ? undefined : { ...a, key };
 }
 
 /** A substrings assertion prepared for matching: the inner edges of components keep one space. */
@@ -215,17 +230,13 @@ export function evaluate(filter: Filter, entry: EntryView): Truth {
     case 'approx':
     case 'greaterOrEqual':
     case 'lessOrEqual': {
-      const a = resolveAttribute(filter.attribute);
-      if (a === undefined || a.type.syntax === 'binary') return 'undefined';
-      const ordering = filter.type === 'greaterOrEqual' || filter.type === 'lessOrEqual';
-      if (ordering && a.type.syntax === 'objectClass') return 'undefined';
-      const key = assertionKey(a.type.syntax, filter.value);
-      if (key === undefined) return 'undefined';
+      const a = resolveAssertion(filter);
+      if (a === undefined) return 'undefined';
       if (a.tagged) return 'false';
       const values = entry.values.get(a.type.key) ?? [];
-      if (filter.type === 'greaterOrEqual') return truth(values.some((v) => compareCodePoints(v, key) >= 0));
-      if (filter.type === 'lessOrEqual') return truth(values.some((v) => compareCodePoints(v, key) <= 0));
-      return truth(values.includes(key));
+      if (filter.type === 'greaterOrEqual') return truth(values.some((v) => compareCodePoints(v, a.key) >= 0));
+      if (filter.type === 'lessOrEqual') return truth(values.some((v) => compareCodePoints(v, a.key) <= 0));
+      return truth(values.includes(a.key));
     }
     case 'substrings': {
       const a = resolveAttribute(filter.attribute);

@@ -1,5 +1,5 @@
 import type { Filter } from '@sealpost/core/ldap';
-import { assertionKey, prepareSubstrings, resolveAttribute, type Truth } from './matching.ts';
+import { assertionKey, prepareSubstrings, resolveAssertion, resolveAttribute, type Truth } from './matching.ts';
 
 /**
  * Which users a filter can match, as indexed queries on the search keys of user_profiles. A plan
@@ -195,14 +195,10 @@ function constant(filter: Filter): Truth | null {
       return a.tagged || !PERSON_TYPES.has(a.type.key) ? 'false' : null;
     }
     default: {
-      const a = resolveAttribute(filter.attribute);
-      if (a === undefined || a.type.syntax === 'binary') return 'undefined';
-      const ordering = filter.type === 'greaterOrEqual' || filter.type === 'lessOrEqual';
-      if (ordering && a.type.syntax === 'objectClass') return 'undefined';
-      const key = assertionKey(a.type.syntax, filter.value);
-      if (key === undefined) return 'undefined';
+      const a = resolveAssertion(filter);
+      if (a === undefined) return 'undefined';
       if (a.tagged || !PERSON_TYPES.has(a.type.key)) return 'false';
-      if (a.type.syntax === 'objectClass') return PERSON_CLASSES.has(key) ? 'true' : 'false';
+      if (a.type.syntax === 'objectClass') return PERSON_CLASSES.has(a.key) ? 'true' : 'false';
       return null;
     }
   }
