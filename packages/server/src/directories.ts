@@ -10,6 +10,8 @@ import type { Logger } from './logging.ts';
 
 /** The configured external directories, each opened once, grouped by what they are used for. */
 export interface ExternalDirectories {
+  /** What the configuration says about each, in its order (no secrets: passwords stay in their files). */
+  readonly settings: readonly DirectorySettings[];
   readonly all: readonly LdapDirectory[];
   readonly by: (use: DirectoryUse) => readonly LdapDirectory[];
   /** Closes their connections (shutdown). */
@@ -40,6 +42,7 @@ export async function openExternalDirectories(settings: readonly DirectorySettin
     }),
   );
   return {
+    settings,
     all: opened.map((o) => o.directory),
     by: (use) => opened.filter((o) => o.uses.includes(use)).map((o) => o.directory),
     close: async () => {

@@ -26,10 +26,7 @@ import type { ServerDeps, Wiring } from './server.ts';
 import { callerOf, type Services, type ServicesProvider, servicesProvider } from './services.ts';
 
 /** Every domain route, over the given services. */
-export function domainRoutes(
-  services: ServicesProvider,
-  options: Pick<ServerDeps, 'publicUrl' | 'directories'> = {},
-): Route[] {
+export function domainRoutes(services: ServicesProvider, options: Pick<ServerDeps, 'publicUrl'> = {}): Route[] {
   return [
     ...sessionRoutes(services),
     ...accountRoutes(services),
@@ -44,7 +41,7 @@ export function domainRoutes(
     ...enrollmentRoutes(services),
     ...bookRoutes(services),
     ...recipientRoutes(services),
-    ...directoryRoutes(services, options),
+    ...directoryRoutes(services),
   ];
 }
 

@@ -4,7 +4,7 @@
  */
 import type { DirectoryImportReport, PublishReport } from '@sealpost/services';
 import { ServiceError } from '@sealpost/services';
-import { DIRECTORY_USES, type DirectorySettings } from '../config.ts';
+import { DIRECTORY_USES } from '../config.ts';
 import { defineRoute, type Route } from '../http/router.ts';
 import { s } from '../http/schema.ts';
 import { actorOf, callerOf, type ServicesProvider } from '../services.ts';
@@ -62,13 +62,7 @@ const PUBLISH_REPORT = s.object({
   unreachable: s.array(s.string(), { description: 'Directories that could not be reached.' }),
 });
 
-export interface DirectoryRouteOptions {
-  /** `directories` of the server configuration. */
-  readonly directories?: readonly DirectorySettings[];
-}
-
-export function directoryRoutes(services: ServicesProvider, options: DirectoryRouteOptions = {}): Route[] {
-  const configured = options.directories ?? [];
+export function directoryRoutes(services: ServicesProvider): Route[] {
   return [
     defineRoute({
       method: 'GET',
@@ -81,10 +75,11 @@ export function directoryRoutes(services: ServicesProvider, options: DirectoryRo
       auth: 'directories.read',
       responses: { 200: { description: 'The directories.', schema: s.object({ items: s.array(DIRECTORY) }) } },
       handler: async () => {
+        const { externalDirectories, publisher } = await services();
+        const configured = externalDirectories.settings;
         const pending = new Map<string, number>();
         if (configured.some((d) => d.uses.includes('publish'))) {
-          for (const p of await (await services()).publisher.pending())
-            pending.set(p.target, (pending.get(p.target) ?? 0) + 1);
+          for (const p of await publisher.pending()) pending.set(p.target, (pending.get(p.target) ?? 0) + 1);
         }
         const items = configured.map((d) => ({
           name: d.name,
@@ -115,11 +110,11 @@ export function directoryRoutes(services: ServicesProvider, options: DirectoryRo
         502: { description: 'The directory could not be reached or refused the search.' },
       },
       handler: async ({ principal, params }) => {
-        const settings = configured.find((d) => d.name === params.name);
+        const { externalDirectories, directoryImport } = await services();
+        const settings = externalDirectories.settings.find((d) => d.name === params.name);
         if (settings === undefined) {
           throw new ServiceError('NOT_FOUND', `No directory named ${JSON.stringify(params.name)} is configured.`);
         }
-        const { externalDirectories, directoryImport } = await services();
         const source = externalDirectories.by('import').find((d) => d.name === settings.name);
         if (source === undefined) {
           throw new ServiceError(
